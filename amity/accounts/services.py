@@ -1,0 +1,176 @@
+"""Users, teams, roles and API tokens."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from amity.core import audit
+from amity.core.models import AuditAction
+from amity.core.normalize import clean_text, normalize_email
+from amity.core.permissions import is_admin, require
+
+from .models import ApiToken, Notification, Role, Team, TokenScope, User
+
+TOKEN_PREFIX = "amy_"
+
+
+@transaction.atomic
+def create_user(*, actor: Any, email: str, full_name: str, role: Role | str, password: str | None = None,
+                team: Team | None = None, time_zone: str = "UTC", language: str = "en") -> User:
+    if actor is not None:
+        require(is_admin(actor), _("Only admins manage users."))
+    email = normalize_email(email)
+    if not email:
+        raise ValidationError({"email": [_("An email address is required.")]})
+    if User.objects.filter(email=email).exists():
+        raise ValidationError({"email": [_("A user with this email already exists.")]})
+    role_obj = role if isinstance(role, Role) else Role.objects.get(key=role)
+    user = User.objects.create_user(email=email, password=password, full_name=clean_text(full_name) or email,
+                                    role=role_obj, team=team, time_zone=time_zone, language=language,
+                                    is_staff=role_obj.is_admin)
+    if password is None:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    audit.record(AuditAction.CREATE, actor=actor, obj=user, changes={"email": email, "role": role_obj.key})
+    return user
+
+
+@transaction.atomic
+def update_user_access(*, actor: Any, user: User, role: Role | None = None, team: Team | None | str = "",
+                       is_active: bool | None = None) -> User:
+    """Change a user's role, team or active flag (audited as a permission change)."""
+    require(is_admin(actor), _("Only admins manage users."))
+    before = {"role": user.role.key, "team": str(user.team) if user.team else None, "active": user.is_active}
+    if role is not None:
+        user.role = role
+        user.is_staff = role.is_admin
+    if team != "":
+        user.team = team  # type: ignore[assignment]
+    if is_active is not None:
+        if user == actor and not is_active:
+            raise ValidationError({"is_active": [_("You cannot deactivate yourself.")]})
+        user.is_active = is_active
+    user.save()
+    after = {"role": user.role.key, "team": str(user.team) if user.team else None, "active": user.is_active}
+    changes = audit.diff(before, after)
+    if changes:
+        audit.record(AuditAction.PERMISSION, actor=actor, obj=user, changes=changes)
+    return user
+
+
+@transaction.atomic
+def update_role(*, actor: Any, role: Role, data: dict[str, Any]) -> Role:
+    require(is_admin(actor), _("Only admins manage roles."))
+    fields = ["visibility", "can_edit", "can_delete", "can_export", "is_admin"]
+    before = audit.snapshot(role, fields)
+    for field in fields:
+        if field in data:
+            setattr(role, field, data[field])
+    if role.key == "admin" and not role.is_admin:
+        raise ValidationError({"is_admin": [_("The Admin role must keep admin rights.")]})
+    role.full_clean()
+    role.save()
+    changes = audit.diff(before, audit.snapshot(role, fields))
+    if changes:
+        audit.record(AuditAction.PERMISSION, actor=actor, obj=role, changes=changes)
+    return role
+
+
+def update_preferences(*, user: User, data: dict[str, Any]) -> User:
+    """The user's own settings: name, time zone, language, theme."""
+    from amity.contacts.services import TIME_ZONES
+
+    errors: dict[str, list[str]] = {}
+    if "full_name" in data:
+        name = clean_text(data["full_name"])
+        if not name:
+            errors["full_name"] = [_("Your name cannot be empty.")]
+        user.full_name = name[:150]
+    if "time_zone" in data:
+        if data["time_zone"] not in TIME_ZONES:
+            errors["time_zone"] = [_("“%(value)s” is not a time zone.") % {"value": data["time_zone"]}]
+        user.time_zone = data["time_zone"]
+    if "language" in data:
+        if data["language"] not in {"en", "zh-hans"}:
+            errors["language"] = [_("Choose English or Simplified Chinese.")]
+        user.language = data["language"]
+    if "theme" in data:
+        if data["theme"] not in {"system", "light", "dark"}:
+            errors["theme"] = [_("Choose system, light or dark.")]
+        user.theme = data["theme"]
+    if errors:
+        raise ValidationError(errors)
+    user.save()
+    return user
+
+
+@transaction.atomic
+def create_team(*, actor: Any, name: str) -> Team:
+    require(is_admin(actor), _("Only admins manage teams."))
+    name = clean_text(name)
+    if not name:
+        raise ValidationError({"name": [_("A team needs a name.")]})
+    if Team.objects.filter(name__iexact=name).exists():
+        raise ValidationError({"name": [_("A team with this name already exists.")]})
+    team = Team.objects.create(name=name[:100])
+    audit.record(AuditAction.CREATE, actor=actor, obj=team, changes={"name": team.name})
+    return team
+
+
+# --- API tokens ---------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def create_api_token(*, user: User, name: str, scope: str = TokenScope.READ) -> tuple[ApiToken, str]:
+    """Return the token and its secret. The secret is never stored or shown again."""
+    name = clean_text(name)
+    if not name:
+        raise ValidationError({"name": [_("Name the token after what will use it, e.g. “Zapier”.")]})
+    if scope not in TokenScope.values:
+        raise ValidationError({"scope": [_("Choose read or write.")]})
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name[:100], prefix=secret[:12], digest=ApiToken.digest_of(secret),
+                                    scope=scope)
+    audit.record(AuditAction.CREATE, actor=user, obj=token, changes={"name": token.name, "scope": scope})
+    return token, secret
+
+
+@transaction.atomic
+def revoke_api_token(*, actor: User, token: ApiToken) -> ApiToken:
+    if token.user_id != actor.pk and not actor.is_admin:
+        raise ValidationError({"token": [_("You can only revoke your own tokens.")]})
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit.record(AuditAction.UPDATE, actor=actor, obj=token, changes={"revoked": [False, True]})
+    return token
+
+
+def authenticate_token(secret: str) -> ApiToken | None:
+    """The active token for ``secret`` (its user active too), recording when it was last used."""
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = (ApiToken.objects.select_related("user", "user__role")
+             .filter(digest=ApiToken.digest_of(secret), revoked_at__isnull=True, user__is_active=True).first())
+    if token is None:
+        return None
+    now = timezone.now()
+    # Write at most once a minute per token: the API stays read-only for reads.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+# --- notifications -------------------------------------------------------------------------------------------
+
+def mark_notifications_read(*, user: User, ids: list[int] | None = None) -> int:
+    qs = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())

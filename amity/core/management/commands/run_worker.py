@@ -1,0 +1,51 @@
+"""The background worker: dispatches the event log and runs queued tasks until stopped.
+
+Several workers may run at once (on PostgreSQL, on several machines): events are claimed with leases and
+``SKIP LOCKED``; queued tasks are claimed by django-tasks-db the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+from django_tasks_db.management.commands.db_worker import Worker
+
+from amity.core.events import dispatch_pending
+
+logger = logging.getLogger("amity.worker")
+
+
+class Command(BaseCommand):
+    help = "Run the background worker (event dispatch + task queue)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--interval", type=float, default=1.0, help="seconds to sleep when idle")
+        parser.add_argument("--once", action="store_true", help="drain what is pending, then exit")
+
+    def handle(self, *args: Any, interval: float, once: bool, **options: Any) -> None:
+        self.running = True
+
+        def stop(signum: int, frame: Any) -> None:
+            logger.info("worker stopping after the current batch")
+            self.running = False
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        task_worker = Worker(queue_names=["*"], interval=0, batch=True, backend_name="default",
+                             startup_delay=False, max_tasks=None, worker_id=f"amity-{time.time_ns()}",
+                             excluded_queue_names=[])
+        logger.info("worker started")
+        while self.running:
+            close_old_connections()
+            busy = dispatch_pending() > 0
+            task_worker.run()  # batch mode: runs every ready task, then returns
+            if once and not busy:
+                break
+            if not busy:
+                time.sleep(interval)
+        logger.info("worker stopped")

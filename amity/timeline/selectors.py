@@ -1,0 +1,115 @@
+"""Reads for the 360 timeline and tasks. Callers pass a contact/company already fetched through the
+permission layer; tasks are scoped by the visibility of their contact/company."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from amity.core.models import Event
+from amity.core.pagination import Ordering, Page, keyset_page
+from amity.core.permissions import visible_to_via_any
+
+from .models import Interaction, Task
+
+# Filter groups shown as chips on the timeline; each maps to event-type prefixes.
+TIMELINE_FILTERS: dict[str, tuple[str, ...]] = {
+    "notes": ("note.",),
+    "calls": ("call.",),
+    "emails": ("email.",),
+    "meetings": ("meeting.",),
+    "chats": ("chat.", "sms.", "social.", "in_store."),
+    "tasks": ("task.",),
+    "changes": ("contact.", "company.", "preference."),
+}
+TIMELINE_ORDER = Ordering("occurred_at", descending=True)
+
+
+def _types_q(kinds: list[str]) -> Q:
+    unknown = [k for k in kinds if k not in TIMELINE_FILTERS]
+    if unknown:
+        raise ValidationError({"type": [f"“{', '.join(unknown)}” is not a timeline filter; "
+                                        f"use {', '.join(TIMELINE_FILTERS)}."]})
+    q = Q()
+    for kind in kinds:
+        for prefix in TIMELINE_FILTERS[kind]:
+            q |= Q(type__startswith=prefix)
+    return q
+
+
+def timeline(*, contact: Any = None, company: Any = None, params: Mapping[str, Any], limit: int = 30) -> Page[Event]:
+    """One page of a contact's or company's timeline, newest first, each event with its interaction attached."""
+    qs = Event.objects.filter(contact_id=contact.pk) if contact is not None else Event.objects.filter(
+        company_id=company.pk)
+    kinds = [k for k in (params.getlist("type") if hasattr(params, "getlist") else params.get("type", [])) if k]
+    if isinstance(kinds, str):
+        kinds = [kinds]
+    if kinds:
+        qs = qs.filter(_types_q(kinds))
+    page = keyset_page(qs.select_related("actor"), TIMELINE_ORDER, params.get("cursor") or None, limit, count=False)
+    _attach_interactions(page.items)
+    return page
+
+
+def _attach_interactions(events: list[Event]) -> None:
+    """One query for the interactions a page of events refers to; deleted ones show as removed."""
+    uuids = {e.payload.get("interaction") for e in events if e.payload.get("interaction")}
+    found = {str(i.uuid): i for i in Interaction.objects.filter(uuid__in=uuids).select_related("author")} if uuids \
+        else {}
+    for event in events:
+        key = event.payload.get("interaction")
+        event.interaction = found.get(key) if key else None
+
+
+def tasks_for(user: Any) -> QuerySet[Task]:
+    """Tasks the user may see: those on visible contacts/companies, plus their own unattached tasks."""
+    scoped = visible_to_via_any(user, Task.objects.all(), ["contact__", "company__"])
+    own = Task.objects.filter(contact__isnull=True, company__isnull=True).filter(Q(assignee=user) | Q(created_by=user))
+    return (scoped | own).distinct() if user.is_authenticated else Task.objects.none()
+
+
+def open_tasks(*, user: Any, contact: Any = None, company: Any = None, limit: int = 20) -> list[Task]:
+    qs = Task.objects.filter(done_at__isnull=True)
+    qs = qs.filter(contact=contact) if contact is not None else qs.filter(company=company)
+    return list(qs.select_related("assignee").order_by("due_at", "id")[:limit])
+
+
+def open_task_count(*, contact: Any) -> int:
+    return Task.objects.filter(contact=contact, done_at__isnull=True).count()
+
+
+def my_tasks(*, user: Any, limit: int = 50) -> dict[str, list[Task]]:
+    """The user's open tasks split into overdue, today and upcoming (in the user's time zone)."""
+    now = timezone.localtime()
+    start_of_tomorrow = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    qs = Task.objects.filter(assignee=user, done_at__isnull=True).select_related("contact", "company")
+    return {
+        "overdue": list(qs.filter(due_at__lt=now).order_by("due_at", "id")[:limit]),
+        "today": list(qs.filter(due_at__gte=now, due_at__lt=start_of_tomorrow).order_by("due_at", "id")[:limit]),
+        "upcoming": list(qs.filter(Q(due_at__gte=start_of_tomorrow) | Q(due_at__isnull=True))
+                         .order_by("due_at", "id")[:limit]),
+    }
+
+
+def get_task(*, user: Any, uuid: Any) -> Task:
+    from django.http import Http404
+
+    try:
+        return tasks_for(user).select_related("contact", "company", "assignee").get(uuid=uuid)
+    except (Task.DoesNotExist, ValueError, ValidationError) as exc:
+        raise Http404 from exc
+
+
+def get_interaction(*, user: Any, uuid: Any) -> Interaction:
+    from django.http import Http404
+
+    qs = visible_to_via_any(user, Interaction.objects.all(), ["contact__", "company__"])
+    try:
+        return qs.select_related("contact", "company", "author").get(uuid=uuid)
+    except (Interaction.DoesNotExist, ValueError, ValidationError) as exc:
+        raise Http404 from exc
