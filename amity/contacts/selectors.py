@@ -177,3 +177,13 @@ def _next_occurrence(special: SpecialDate, today: dt.date) -> dt.date | None:
 
 def saved_views(*, user: Any, object_type: str) -> QuerySet[SavedView]:
     return SavedView.objects.filter(Q(user=user) | Q(shared=True), object_type=object_type)
+
+
+def get_preference(*, user: Any, uuid: Any) -> Preference:
+    """A preference on a contact the user may see, or Http404 (added for the 360 page's archive button)."""
+    from django.http import Http404
+
+    try:
+        return visible_to(user, Preference.objects.select_related("contact"), via="contact__").get(uuid=uuid)
+    except (Preference.DoesNotExist, ValueError, ValidationError) as exc:
+        raise Http404 from exc

@@ -63,7 +63,7 @@ def _attach_interactions(events: list[Event]) -> None:
         else {}
     for event in events:
         key = event.payload.get("interaction")
-        event.interaction = found.get(key) if key else None
+        event.interaction = found.get(key) if key else None  # type: ignore[attr-defined]
 
 
 def tasks_for(user: Any) -> QuerySet[Task]:
@@ -113,3 +113,24 @@ def get_interaction(*, user: Any, uuid: Any) -> Interaction:
         return qs.select_related("contact", "company", "author").get(uuid=uuid)
     except (Interaction.DoesNotExist, ValueError, ValidationError) as exc:
         raise Http404 from exc
+
+
+def special_dates_today(*, user: Any, limit: int = 50) -> list[Any]:
+    """Special dates falling today (the user's time zone) on contacts the user may see; 29 February is
+    celebrated on 28 February in other years."""
+    from amity.contacts.models import SpecialDate
+    from amity.core.permissions import visible_to
+
+    today = timezone.localdate()
+    q = Q(month=today.month, day=today.day)
+    if today.month == 2 and today.day == 28:
+        try:
+            dt.date(today.year, 2, 29)
+        except ValueError:
+            q |= Q(month=2, day=29)
+    qs = visible_to(user, SpecialDate.objects.filter(q), via="contact__").select_related("contact")
+    result = []
+    for special in qs.order_by("kind", "contact__display_name")[:limit]:
+        special.years = (today.year - special.year) if special.year else None
+        result.append(special)
+    return result
