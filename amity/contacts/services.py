@@ -33,6 +33,7 @@ from .models import (
     ContactPhone,
     LifecycleStage,
     Preference,
+    SavedView,
     SpecialDate,
     SpecialDateKind,
 )
@@ -51,6 +52,10 @@ COMPANY_AUDITED = [
 ]
 TIME_ZONES = zoneinfo.available_timezones()
 LANGUAGES = {"en", "zh-hans", "zh-hant", "zh", "es", "fr", "de", "ja", "ko", "pt", "it", "nl", "ru", "ar"}
+
+
+def _max_length(model: Any, field: str) -> int:
+    return model._meta.get_field(field).max_length or 10_000
 
 
 class Errors:
@@ -203,7 +208,7 @@ def _clean_special_dates(errors: Errors, value: Any) -> list[dict[str, Any]]:
 def _clean_tags(value: Any) -> list[str]:
     if isinstance(value, str):
         value = value.split(",")
-    names = []
+    names: list[str] = []
     for name in value or []:
         name = clean_text(name)[:64]
         if name and name.lower() not in {n.lower() for n in names}:
@@ -217,7 +222,7 @@ def clean_contact_input(data: dict[str, Any], contact: Contact | None = None, pa
     out: dict[str, Any] = {}
     for field in CONTACT_TEXT_FIELDS:
         if field in data:
-            out[field] = clean_text(data[field])[: Contact._meta.get_field(field).max_length]
+            out[field] = clean_text(data[field])[: _max_length(Contact, field)]
     if "lifecycle_stage" in data:
         out["lifecycle_stage"] = _clean_choice(errors, "lifecycle_stage", data["lifecycle_stage"] or "lead",
                                                LifecycleStage.values, blank=False)
@@ -447,7 +452,7 @@ def clean_company_input(data: dict[str, Any], company: Company | None = None, pa
     out: dict[str, Any] = {}
     for field in COMPANY_TEXT_FIELDS:
         if field in data:
-            out[field] = clean_text(data[field])[: Company._meta.get_field(field).max_length]
+            out[field] = clean_text(data[field])[: _max_length(Company, field)]
     if not partial or "name" in data:
         if not out.get("name"):
             errors.add("name", _("A company needs a name."))
@@ -530,3 +535,75 @@ def delete_company(*, actor: Any, company: Company) -> None:
     emit("company.deleted", subject=company, actor=actor, payload={"name": company.name})
     search.remove("company", company.pk)
     company.delete()
+
+
+@transaction.atomic
+def bulk_tag_companies(*, actor: Any, companies: Iterable[Company], tag_names: list[str]) -> int:
+    require(can_edit(actor))
+    tags = tags_by_name(_clean_tags(tag_names))
+    if not tags:
+        raise ValidationError({"tags": [_("Name at least one tag.")]})
+    count = 0
+    for company in companies:
+        names = {*company.tags.values_list("name", flat=True), *[t.name for t in tags]}
+        update_company(actor=actor, company=company, data={"tags": sorted(names)})
+        count += 1
+    return count
+
+
+@transaction.atomic
+def bulk_assign_companies(*, actor: Any, companies: Iterable[Company], owner: Any) -> int:
+    require(can_edit(actor))
+    count = 0
+    for company in companies:
+        update_company(actor=actor, company=company, data={"owner": owner})
+        count += 1
+    return count
+
+
+@transaction.atomic
+def bulk_delete_companies(*, actor: Any, companies: Iterable[Company]) -> int:
+    if not can_delete(actor):
+        raise PermissionDenied(_("Your role cannot delete records."))
+    count = 0
+    for company in companies:
+        delete_company(actor=actor, company=company)
+        count += 1
+    return count
+
+
+# --- saved views -----------------------------------------------------------------------------------------------
+
+SAVED_VIEW_TYPES = {"contact", "company"}
+
+
+def _clean_view_query(query: str) -> str:
+    """Keep the list's filters and sort; drop the page position, which goes stale."""
+    from urllib.parse import parse_qsl, urlencode
+
+    pairs = [(k, v) for k, v in parse_qsl(query or "", keep_blank_values=False) if k not in {"cursor", "csrfmiddlewaretoken"}]
+    return urlencode(pairs)[:2000]
+
+
+@transaction.atomic
+def create_saved_view(*, actor: Any, object_type: str, name: str, query: str, shared: bool = False) -> SavedView:
+    name = clean_text(name)[:100]
+    errors = Errors()
+    if object_type not in SAVED_VIEW_TYPES:
+        errors.add("object_type", _("“%(value)s” is not a list that can be saved.") % {"value": object_type})
+    if not name:
+        errors.add("name", _("Give the view a name."))
+    errors.raise_if_any()
+    view = SavedView.objects.create(user=actor, object_type=object_type, name=name,
+                                    query=_clean_view_query(query), shared=bool(shared))
+    audit.record(AuditAction.CREATE, actor=actor, obj=view,
+                 changes={"name": view.name, "query": view.query, "shared": view.shared})
+    return view
+
+
+@transaction.atomic
+def delete_saved_view(*, actor: Any, view: SavedView) -> None:
+    """Only its owner (or an admin) removes a view; others may use a shared one but not delete it."""
+    require(view.user_id == actor.pk or actor.is_admin, _("Only the person who saved this view can delete it."))
+    audit.record(AuditAction.DELETE, actor=actor, obj=view, changes={"name": view.name, "query": view.query})
+    view.delete()

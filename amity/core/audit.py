@@ -35,7 +35,7 @@ def snapshot(instance: models.Model, fields: list[str]) -> dict[str, Any]:
         if field.is_relation and field.many_to_one:
             values[name] = to_json(getattr(instance, name))
         else:
-            values[name] = to_json(getattr(instance, field.attname))
+            values[name] = to_json(getattr(instance, field.attname))  # type: ignore[union-attr]
     return values
 
 
@@ -54,7 +54,7 @@ def record(
     return AuditEntry.objects.create(
         action=action,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
-        object_type=obj._meta.model_name if obj is not None else object_type,
+        object_type=(obj._meta.model_name or "") if obj is not None else object_type,
         object_id=obj.pk if obj is not None else None,
         object_repr=str(obj)[:200] if obj is not None else "",
         changes=changes or {},

@@ -28,9 +28,9 @@ class Ordering:
 
     def order_by(self, reverse: bool = False) -> list[Any]:
         desc = self.descending != reverse
-        expr = F(self.field).desc(nulls_last=not reverse) if desc else F(self.field).asc(nulls_last=not reverse)
-        if not self.nullable:
-            expr = F(self.field).desc() if desc else F(self.field).asc()
+        # Nulls sort last going forward, so walking backwards meets them first.
+        nulls = ({"nulls_first": True} if reverse else {"nulls_last": True}) if self.nullable else {}
+        expr = F(self.field).desc(**nulls) if desc else F(self.field).asc(**nulls)
         return [expr, "-id" if desc else "id"]
 
 
@@ -91,7 +91,7 @@ def keyset_page(
         forward = direction == "n"
         model_field = queryset.model._meta.get_field(ordering.field)
         try:
-            value = None if raw_value is None else model_field.to_python(raw_value)
+            value = None if raw_value is None else model_field.to_python(raw_value)  # type: ignore[union-attr]
         except ValidationError:
             raise ValidationError({"cursor": ["This cursor is not valid; start again from the first page."]}) from None
         page_qs = queryset.filter(_after(ordering, value, pk, forward))

@@ -22,6 +22,7 @@ from rapidfuzz import fuzz
 from amity.core.models import SearchDocument
 
 CANDIDATES = 300
+TYPO_SIMILARITY = 75  # rapidfuzz ratio: "strnage" ~ "strange" (86), "old" !~ "name" (29)
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _CJK = re.compile(r"([\u3400-\u9fff\uf900-\ufaff])")
 
@@ -119,7 +120,8 @@ def _sqlite_candidates(q: str, kinds: tuple[str, ...]) -> list[tuple[str, int, s
                 [tri_match, *kinds],
             )
             seen = {(r[0], r[1]) for r in rows}
-            rows += [r for r in cursor.fetchall() if (r[0], r[1]) not in seen]
+            fuzzy = [r for r in cursor.fetchall() if (r[0], r[1]) not in seen]
+            rows += [r for r in fuzzy if _close_enough(tokens, r[3])]
     return rows
 
 
@@ -144,8 +146,17 @@ def _postgres_candidates(q: str, kinds: tuple[str, ...]) -> list[tuple[str, int,
                 [q, *kinds, q],
             )
             seen = {(r[0], r[1]) for r in rows}
-            rows += [r for r in cursor.fetchall() if (r[0], r[1]) not in seen]
+            fuzzy = [r for r in cursor.fetchall() if (r[0], r[1]) not in seen]
+            rows += [r for r in fuzzy if _close_enough(tokens, r[3])]
     return rows
+
+
+def _close_enough(tokens: list[str], body: str) -> bool:
+    """A near miss counts only if every query word is close to (or starts) some word of the record."""
+    words = _TOKEN.findall(body.lower())
+    return all(
+        any(w.startswith(t) or fuzz.ratio(t, w) >= TYPO_SIMILARITY for w in words) for t in tokens
+    )
 
 
 def candidates(q: str, kinds: tuple[str, ...] = ("contact", "company")) -> list[tuple[str, int, float]]:
