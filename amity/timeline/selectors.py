@@ -134,3 +134,20 @@ def special_dates_today(*, user: Any, limit: int = 50) -> list[Any]:
         special.years = (today.year - special.year) if special.year else None
         result.append(special)
     return result
+
+
+NOTE_ORDER = Ordering("occurred_at", descending=True)
+
+
+def notes(*, contact: Any = None, company: Any = None, cursor: str | None = None, limit: int = 25) -> Page[Interaction]:
+    """One page of the notes on a contact (or company, including its contacts' notes), newest first, with their
+    authors and mentioned users. The caller fetched ``contact``/``company`` through the permission layer."""
+    from django.db.models import prefetch_related_objects
+
+    from .models import InteractionKind
+
+    qs = Interaction.objects.filter(kind=InteractionKind.NOTE)
+    qs = qs.filter(contact=contact) if contact is not None else qs.filter(company=company)
+    page = keyset_page(qs.select_related("author", "contact", "company"), NOTE_ORDER, cursor, limit)
+    prefetch_related_objects(page.items, "mentions")
+    return page
