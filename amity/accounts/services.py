@@ -25,7 +25,10 @@ def create_user(*, actor: Any, email: str, full_name: str, role: Role | str, pas
                 team: Team | None = None, time_zone: str = "UTC", language: str = "en") -> User:
     if actor is not None:
         require(is_admin(actor), _("Only admins manage users."))
-    email = normalize_email(email)
+    try:
+        email = normalize_email(email)
+    except ValidationError as exc:
+        raise ValidationError({"email": exc.messages}) from None
     if not email:
         raise ValidationError({"email": [_("An email address is required.")]})
     if User.objects.filter(email=email).exists():
@@ -121,6 +124,46 @@ def create_team(*, actor: Any, name: str) -> Team:
     team = Team.objects.create(name=name[:100])
     audit.record(AuditAction.CREATE, actor=actor, obj=team, changes={"name": team.name})
     return team
+
+
+def send_set_password_email(*, user: User, base_url: str, invited_by: User | None = None) -> None:
+    """Email ``user`` a link to choose a password, using Django's password-reset tokens.
+
+    The token is bound to the current password hash and last login, so it stops working once used.
+    ``base_url`` is the scheme and host the link points at (e.g. "https://crm.example.com").
+    """
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+    from django.utils.translation import override
+
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    link = base_url.rstrip("/") + reverse("accounts:password_reset_confirm", args=[uid, token])
+    context = {"user": user, "link": link, "invited_by": invited_by}
+    # The email goes out in the recipient's language, not the admin's.
+    with override(user.language or "en"):
+        subject = "".join(render_to_string("accounts/email/invite_subject.txt", context).splitlines())
+        body = render_to_string("accounts/email/invite_body.txt", context)
+    send_mail(subject, body, None, [user.email])
+
+
+def invite_user(*, actor: Any, email: str, full_name: str, role: Role, team: Team | None, base_url: str) -> User:
+    """Create a user without a usable password and email them a link to set one.
+
+    The user is committed before the email is sent, so a mail failure leaves a user who can ask
+    for a new link on the "Forgot password?" page; the caller reports the failure.
+    """
+    require(is_admin(actor), _("Only admins manage users."))
+    if not clean_text(full_name):
+        raise ValidationError({"full_name": [_("Enter the person's name.")]})
+    user = create_user(actor=actor, email=email, full_name=full_name, role=role, team=team,
+                       language=getattr(actor, "language", "en") or "en")
+    send_set_password_email(user=user, base_url=base_url, invited_by=actor)
+    return user
 
 
 # --- API tokens ---------------------------------------------------------------------------------------------
