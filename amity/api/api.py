@@ -122,9 +122,15 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def _mount_routers() -> None:
     """Each app contributes a router in its ``api.py``."""
+    from amity.accounts.api import router as accounts_router
     from amity.contacts.api import router as contacts_router
+    from amity.core.api import router as core_router
+    from amity.timeline.api import router as timeline_router
 
     api.add_router("/", contacts_router)
+    api.add_router("/", timeline_router)
+    api.add_router("/", core_router)
+    api.add_router("/", accounts_router)
 
 
 _mount_routers()
