@@ -62,3 +62,18 @@ def page_schema(item: type[Schema], name: str) -> type[Schema]:
 def list_schema(item: type[Schema], name: str) -> type[Schema]:
     """``{items}`` for short lists that are returned whole (tags, custom fields, users)."""
     return create_model(name, __base__=Schema, items=(list[item], ...))  # type: ignore[valid-type]
+
+
+try:  # django-ninja ≥ 1.5 wants an explicit Status; older versions take a (status, body) tuple
+    from ninja import Status
+except ImportError:  # pragma: no cover
+    def Status(status_code: int, value: Any) -> Any:  # type: ignore[no-redef]  # noqa: N802
+        return status_code, value
+
+
+def created(body: Any) -> Any:
+    return Status(201, body)
+
+
+def no_content() -> Any:
+    return Status(204, None)

@@ -16,7 +16,16 @@ from pydantic import Field, create_model
 
 from amity.accounts.selectors import user_by_uuid
 from amity.api.pagination import CURSOR, LIMIT, page_body, query_params
-from amity.api.schemas import READ_ERRORS, WRITE_ERRORS, InputSchema, Ref, list_schema, page_schema
+from amity.api.schemas import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    InputSchema,
+    Ref,
+    created,
+    list_schema,
+    no_content,
+    page_schema,
+)
 from amity.core.filtering import FilterSet
 
 from . import selectors, services
@@ -358,7 +367,7 @@ def list_contacts(request: HttpRequest, filters: Query[ContactListQuery]):  # ty
 @router.post("/contacts", response={201: ContactOut, **WRITE_ERRORS}, tags=["contacts"], summary="Create a contact")
 def create_contact(request: HttpRequest, payload: ContactIn):
     contact = services.create_contact(actor=request.user, data=contact_input(request, payload))
-    return 201, contact_body(contact)
+    return created(contact_body(contact))
 
 
 @router.get("/contacts/{id}", response={200: ContactOut, **READ_ERRORS}, tags=["contacts"], summary="Get a contact")
@@ -378,7 +387,7 @@ def update_contact(request: HttpRequest, id: uuid.UUID, payload: ContactIn):
 def delete_contact(request: HttpRequest, id: uuid.UUID):
     contact = selectors.get_contact(user=request.user, uuid=id)
     services.delete_contact(actor=request.user, contact=contact)
-    return 204, None
+    return no_content()
 
 
 def preference_body(preference: Preference) -> dict[str, Any]:
@@ -398,7 +407,7 @@ def list_preferences(request: HttpRequest, id: uuid.UUID):
 def add_preference(request: HttpRequest, id: uuid.UUID, payload: PreferenceIn):
     contact = selectors.get_contact(user=request.user, uuid=id)
     preference = services.add_preference(actor=request.user, contact=contact, text=payload.text)
-    return 201, preference_body(preference)
+    return created(preference_body(preference))
 
 
 # --- companies --------------------------------------------------------------------------------------------------
@@ -413,7 +422,7 @@ def list_companies(request: HttpRequest, filters: Query[CompanyListQuery]):  # t
              summary="Create a company")
 def create_company(request: HttpRequest, payload: CompanyIn):
     company = services.create_company(actor=request.user, data=_common_input(payload.dict(exclude_unset=True)))
-    return 201, company_body(company)
+    return created(company_body(company))
 
 
 @router.get("/companies/{id}", response={200: CompanyOut, **READ_ERRORS}, tags=["companies"],
@@ -436,7 +445,7 @@ def update_company(request: HttpRequest, id: uuid.UUID, payload: CompanyIn):
 def delete_company(request: HttpRequest, id: uuid.UUID):
     company = selectors.get_company(user=request.user, uuid=id)
     services.delete_company(actor=request.user, company=company)
-    return 204, None
+    return no_content()
 
 
 @router.get("/companies/{id}/contacts", response={200: ContactPage, **READ_ERRORS}, tags=["companies"],

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from amity.api.schemas import READ_ERRORS, WRITE_ERRORS, InputSchema, list_schema
+from amity.api.schemas import READ_ERRORS, WRITE_ERRORS, InputSchema, created, list_schema, no_content
 from amity.core import customfield_services, tags
 from amity.core.customfields import definitions
 from amity.core.models import CustomFieldDefinition, CustomFieldType, Tag
@@ -87,14 +87,14 @@ def list_tags(request: HttpRequest):
 @router.post("/tags", response={201: TagOut, **WRITE_ERRORS}, tags=["tags"], summary="Create a tag",
              description="Tags are also created when a contact or company is tagged with a new name.")
 def create_tag(request: HttpRequest, payload: TagIn):
-    return 201, tag_body(tags.create_tag(actor=request.user, name=payload.name, color=payload.color))
+    return created(tag_body(tags.create_tag(actor=request.user, name=payload.name, color=payload.color)))
 
 
 @router.delete("/tags/{name}", response={204: None, **WRITE_ERRORS}, tags=["tags"], summary="Delete a tag",
                description="Removes the tag from every contact and company. Admins only.")
 def delete_tag(request: HttpRequest, name: str):
     tags.delete_tag(actor=request.user, tag=tags.get_tag(name))
-    return 204, None
+    return no_content()
 
 
 # --- custom-field definitions -----------------------------------------------------------------------------------
@@ -113,7 +113,7 @@ def list_custom_fields(request: HttpRequest,
              summary="Create a custom field", description="Admins only. The key is made from the label.")
 def create_custom_field(request: HttpRequest, payload: CustomFieldIn):
     definition = customfield_services.create_definition(actor=request.user, data=payload.dict(exclude_unset=True))
-    return 201, custom_field_body(definition)
+    return created(custom_field_body(definition))
 
 
 @router.get("/custom-fields/{id}", response={200: CustomFieldOut, **READ_ERRORS}, tags=["custom fields"],
@@ -136,4 +136,4 @@ def update_custom_field(request: HttpRequest, id: uuid.UUID, payload: CustomFiel
 def delete_custom_field(request: HttpRequest, id: uuid.UUID):
     definition = customfield_services.get_definition_or_404(id)
     customfield_services.delete_definition(actor=request.user, definition=definition)
-    return 204, None
+    return no_content()

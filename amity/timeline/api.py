@@ -13,7 +13,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from amity.api.pagination import CURSOR, LIMIT, page_body
-from amity.api.schemas import READ_ERRORS, WRITE_ERRORS, InputSchema, Ref, page_schema
+from amity.api.schemas import READ_ERRORS, WRITE_ERRORS, InputSchema, Ref, created, no_content, page_schema
 from amity.contacts import selectors as contact_selectors
 from amity.contacts.api import ref
 
@@ -141,7 +141,7 @@ def add_note(request: HttpRequest, payload: NoteIn):
     except Http404:
         raise ValidationError({"company": [_("There is no company with this id, or you may not see it.")]}) from None
     note = services.add_note(actor=request.user, body=payload.body, contact=contact, company=company)
-    return 201, note_body(note)
+    return created(note_body(note))
 
 
 @router.get("/notes/{id}", response={200: NoteOut, **READ_ERRORS}, summary="Get a note")
@@ -156,7 +156,7 @@ def delete_note(request: HttpRequest, id: uuid.UUID):
     if note.author_id != request.user.pk and not request.user.is_admin:
         raise PermissionDenied(_("Only the author or an admin can delete this note."))
     services.delete_interaction(actor=request.user, interaction=note)
-    return 204, None
+    return no_content()
 
 
 @router.get("/contacts/{id}/timeline", response={200: TimelinePage, **READ_ERRORS}, tags=["timeline"],
