@@ -175,8 +175,9 @@ def _next_occurrence(special: SpecialDate, today: dt.date) -> dt.date | None:
     return None
 
 
-def saved_views(*, user: Any, object_type: str) -> QuerySet[SavedView]:
-    return SavedView.objects.filter(Q(user=user) | Q(shared=True), object_type=object_type)
+def saved_views(*, user: Any, object_type: str | None) -> QuerySet[SavedView]:
+    qs = SavedView.objects.filter(Q(user=user) | Q(shared=True)).select_related("user")
+    return qs if object_type is None else qs.filter(object_type=object_type)
 
 
 def get_preference(*, user: Any, uuid: Any) -> Preference:
@@ -187,3 +188,30 @@ def get_preference(*, user: Any, uuid: Any) -> Preference:
         return visible_to(user, Preference.objects.select_related("contact"), via="contact__").get(uuid=uuid)
     except (Preference.DoesNotExist, ValueError, ValidationError) as exc:
         raise Http404 from exc
+
+
+def companies_by_uuids(*, user: Any, uuids: list[Any]) -> QuerySet[Company]:
+    return companies_for(user).filter(uuid__in=uuids)
+
+
+def company_choices(*, user: Any, limit: int = 200) -> list[Company]:
+    """The most recently updated visible companies, for a company picker (a datalist of names)."""
+    return list(companies_for(user).order_by("-updated_at", "-id").only("uuid", "name")[:limit])
+
+
+def company_named(*, user: Any, name: str) -> Company | None:
+    """A visible company by its exact name (case-insensitive); None when the user sees no such company."""
+    name = (name or "").strip()
+    if not name:
+        return None
+    return companies_for(user).filter(name__iexact=name).order_by("-updated_at", "-id").first()
+
+
+def get_saved_view(*, user: Any, uuid: Any) -> SavedView:
+    """A saved view the user may see (their own or a shared one), or Http404."""
+    from django.http import Http404
+
+    try:
+        return saved_views(user=user, object_type=None).get(uuid=uuid)
+    except (SavedView.DoesNotExist, ValueError, ValidationError):
+        raise Http404 from None
