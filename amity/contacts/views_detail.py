@@ -1,16 +1,41 @@
-"""Customer 360 and company detail pages (placeholder; filled in by the timeline helper)."""
+"""The customer 360 page and the company page: facts, preferences, special dates, tasks and the timeline."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from amity.timeline import presenters
 
 from . import selectors
 
 
-def contact_detail(request: HttpRequest, uuid) -> HttpResponse:
+def _bad_filter(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return HttpResponse("; ".join(exc.messages), status=400)
+
+
+@login_required
+@require_GET
+def contact_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
     contact = selectors.get_contact(user=request.user, uuid=uuid)
-    return render(request, "contacts/contact_detail.html", {"contact": contact})
+    try:
+        context = presenters.contact_context(request, contact)
+    except ValidationError as exc:  # a hand-edited ?type= or ?cursor=
+        return _bad_filter(request, exc)
+    return render(request, "contacts/contact_detail.html", context)
 
 
-def company_detail(request: HttpRequest, uuid) -> HttpResponse:
+@login_required
+@require_GET
+def company_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
     company = selectors.get_company(user=request.user, uuid=uuid)
-    return render(request, "contacts/company_detail.html", {"company": company})
+    try:
+        context = presenters.company_context(request, company)
+    except ValidationError as exc:
+        return _bad_filter(request, exc)
+    return render(request, "contacts/company_detail.html", context)

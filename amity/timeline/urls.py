@@ -1,4 +1,32 @@
-from django.urls import path  # noqa: F401
+from django.urls import path, register_converter
+
+from . import views
+
+
+class TargetConverter:
+    """What a note, interaction or task is attached to."""
+
+    regex = "contact|company"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(TargetConverter, "target")
 
 app_name = "timeline"
-urlpatterns: list = []
+urlpatterns = [
+    path("my-day/", views.my_day, name="my_day"),
+    path("mentions/suggest", views.mention_suggest, name="mention_suggest"),
+    path("timeline/<target:target>/<uuid:uuid>/", views.timeline_partial, name="timeline_partial"),
+    path("timeline/<target:target>/<uuid:uuid>/notes/", views.add_note, name="add_note"),
+    path("timeline/<target:target>/<uuid:uuid>/interactions/", views.log_interaction, name="log_interaction"),
+    path("timeline/<target:target>/<uuid:uuid>/tasks/", views.add_task, name="add_task"),
+    path("tasks/<uuid:uuid>/done/", views.task_done, name="task_done"),
+    path("interactions/<uuid:uuid>/delete/", views.delete_interaction, name="delete_interaction"),
+    path("timeline/contact/<uuid:uuid>/preferences/", views.add_preference, name="add_preference"),
+    path("preferences/<uuid:uuid>/archive/", views.archive_preference, name="archive_preference"),
+]

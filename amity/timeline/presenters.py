@@ -1,0 +1,344 @@
+"""What the 360, company and My day pages show, computed once per request from rows already loaded.
+
+Views of both ``contacts`` (the detail pages) and ``timeline`` (the quick actions, which re-render parts of
+those pages) build their context here, so a panel looks the same however it was reached.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.http import urlencode
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from amity.contacts import selectors as contact_selectors
+from amity.contacts.models import Company, Contact, LifecycleStage, SpecialDateKind
+from amity.core.customfields import definitions, display_value
+from amity.core.normalize import format_phone, is_cjk
+from amity.core.permissions import can_edit
+
+from . import selectors
+from .forms import CALL_OUTCOMES, InteractionForm, NoteForm, PreferenceForm, TaskForm
+from .models import InteractionKind
+
+TIMELINE_LIMIT = 30
+OUTCOME_LABELS = dict(CALL_OUTCOMES)
+KIND_ICONS = {
+    "note": "note", "call": "phone", "email": "mail", "meeting": "calendar", "chat": "chat", "sms": "chat",
+    "social": "chat", "in_store": "store",
+}
+EXTRA_FIELD_LABELS = {
+    "tags": _lazy("Tags"), "emails": _lazy("Emails"), "phones": _lazy("Phones"), "birthday": _lazy("Birthday"),
+    "special_dates": _lazy("Special dates"), "custom": _lazy("Custom fields"),
+}
+
+
+def initials(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        return "?"
+    if is_cjk(name):
+        return name[0]
+    parts = [p for p in name.replace("-", " ").split() if p]
+    return "".join(p[0] for p in parts[:2]).upper() if parts else "?"
+
+
+# --- timeline entries ---------------------------------------------------------------------------------------
+
+@dataclass
+class Entry:
+    """One rendered timeline item."""
+
+    event: Any
+    icon: str
+    tone: str
+    title: str
+    interaction: Any = None
+    detail: str = ""
+    changes: list[tuple[str, str, str]] = field(default_factory=list)
+    removed: bool = False
+    can_delete: bool = False
+
+
+def _value_text(model: type[models.Model] | None, name: str, value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items()) or "—"
+    if model is not None and name == "lifecycle_stage":
+        return str(dict(LifecycleStage.choices).get(value, value))
+    return str(value)
+
+
+def _field_label(model: type[models.Model] | None, name: str) -> str:
+    if name in EXTRA_FIELD_LABELS:
+        return str(EXTRA_FIELD_LABELS[name])
+    try:
+        return str(capfirst(model._meta.get_field(name).verbose_name)) if model else name
+    except Exception:  # a field since removed: its name is the best label left
+        return name.replace("_", " ").capitalize()
+
+
+def _changes(model: type[models.Model], changes: dict[str, Any]) -> list[tuple[str, str, str]]:
+    rows = []
+    for name, pair in (changes or {}).items():
+        before, after = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
+        if name == "custom" and isinstance(before or {}, dict) and isinstance(after or {}, dict):
+            before, after = before or {}, after or {}
+            for key in sorted(set(before) | set(after)):
+                if before.get(key) != after.get(key):
+                    rows.append((key.replace("_", " ").capitalize(), _value_text(None, key, before.get(key)),
+                                 _value_text(None, key, after.get(key))))
+            continue
+        rows.append((_field_label(model, name), _value_text(model, name, before), _value_text(model, name, after)))
+    return rows
+
+
+def _duration(seconds: int | None) -> str:
+    if not seconds:
+        return ""
+    minutes = max(1, round(seconds / 60))
+    if minutes < 60:
+        return _("%(n)s min") % {"n": minutes}
+    return _("%(h)s h %(m)s min") % {"h": minutes // 60, "m": minutes % 60}
+
+
+def describe(event: Any, user: Any) -> Entry:
+    """Icon, title and details of one event, from the event and its attached interaction only."""
+    etype = event.type
+    prefix, _dot, verb = etype.partition(".")
+    payload = event.payload or {}
+    interaction = getattr(event, "interaction", None)
+    if prefix in KIND_ICONS and verb in {"created", "logged"}:
+        kind_label = dict(InteractionKind.choices).get(prefix, prefix)
+        removed = interaction is None
+        entry = Entry(event, KIND_ICONS[prefix], prefix, str(kind_label), interaction=interaction, removed=removed)
+        if interaction is not None:
+            if prefix == "call":
+                bits = [str(OUTCOME_LABELS.get(interaction.outcome, interaction.outcome)),
+                        _duration(interaction.duration_seconds)]
+                entry.detail = " · ".join(b for b in bits if b)
+            else:
+                entry.detail = _duration(interaction.duration_seconds)
+            entry.can_delete = can_edit(user) and (interaction.author_id == user.pk or user.is_admin)
+        return entry
+    if prefix in KIND_ICONS and verb == "deleted":
+        kind_label = dict(InteractionKind.choices).get(prefix, prefix)
+        return Entry(event, "trash", "muted", _("%(kind)s deleted") % {"kind": kind_label})
+    if prefix == "task":
+        title = payload.get("title", "")
+        if verb == "completed":
+            return Entry(event, "check", "success", _("Task completed"), detail=title)
+        if verb == "reopened":
+            return Entry(event, "task", "task", _("Task reopened"), detail=title)
+        return Entry(event, "task", "task", _("Task created"), detail=title)
+    if prefix == "preference":
+        text = payload.get("text", "")
+        if verb == "archived":
+            return Entry(event, "star", "muted", _("Preference archived"), detail=text)
+        return Entry(event, "star", "pref", _("Preference recorded"), detail=text)
+    if prefix in {"contact", "company"}:
+        model = Contact if prefix == "contact" else Company
+        if verb == "created":
+            label = _("Contact created") if prefix == "contact" else _("Company created")
+            source = payload.get("source")
+            return Entry(event, "sparkle", "created", label,
+                         detail=_("Source: %(source)s") % {"source": source} if source else "")
+        if verb == "updated":
+            return Entry(event, "edit", "change", _("Details changed"),
+                         changes=_changes(model, payload.get("changes") or {}))
+    return Entry(event, "dot", "muted", etype.replace(".", " ").replace("_", " ").capitalize())
+
+
+# --- filter chips ----------------------------------------------------------------------------------------------
+
+CHIP_LABELS = {
+    "notes": _lazy("Notes"), "calls": _lazy("Calls"), "emails": _lazy("Emails"), "meetings": _lazy("Meetings"),
+    "chats": _lazy("Chats"), "tasks": _lazy("Tasks"), "changes": _lazy("Changes"),
+}
+
+
+def chips(active: list[str], page_url: str, partial_url: str) -> list[dict[str, Any]]:
+    """Each filter chip toggles its type in the set of active ones."""
+    result = [{"label": _("All"), "active": not active, "href": page_url, "hx": partial_url}]
+    for key in selectors.TIMELINE_FILTERS:
+        chosen = [k for k in active if k != key] if key in active else [*active, key]
+        query = urlencode([("type", k) for k in chosen])
+        suffix = f"?{query}" if query else ""
+        result.append({"label": CHIP_LABELS.get(key, key), "key": key, "active": key in active,
+                       "href": page_url + suffix, "hx": partial_url + suffix})
+    return result
+
+
+def active_types(params: Any) -> list[str]:
+    raw = params.getlist("type") if hasattr(params, "getlist") else params.get("type", [])
+    return [k for k in raw if k in selectors.TIMELINE_FILTERS]
+
+
+def timeline_context(request: Any, target: Contact | Company, params: Any = None) -> dict[str, Any]:
+    params = request.GET if params is None else params
+    is_contact = isinstance(target, Contact)
+    kind = "contact" if is_contact else "company"
+    page = selectors.timeline(**{kind: target}, params=params, limit=TIMELINE_LIMIT)
+    page_url = reverse("contacts:detail" if is_contact else "contacts:company_detail", args=[target.uuid])
+    partial_url = reverse("timeline:timeline_partial", args=[kind, target.uuid])
+    active = active_types(params)
+    more_query = urlencode([*[("type", k) for k in active], ("cursor", page.next_cursor or "")])
+    return {
+        "target": target, "target_kind": kind,
+        "entries": [describe(e, request.user) for e in page.items],
+        "next_url": f"{partial_url}?{more_query}" if page.next_cursor else "",
+        "next_page_url": f"{page_url}?{more_query}" if page.next_cursor else "",
+        "chips": chips(active, page_url, partial_url),
+        "filtered": bool(active),
+        "partial_url": partial_url,
+    }
+
+
+# --- the 360 page ------------------------------------------------------------------------------------------------
+
+def _ordinal_anniversary(years: int) -> str:
+    from django.contrib.humanize.templatetags.humanize import ordinal
+
+    return _("%(nth)s anniversary") % {"nth": ordinal(years)}
+
+
+def special_date_rows(contact: Contact) -> list[dict[str, Any]]:
+    rows = []
+    for item in contact_selectors.upcoming_special_dates(contact):
+        special, days, years = item["date"], item["in_days"], item["years"]
+        if special.kind == SpecialDateKind.BIRTHDAY:
+            what = _("Birthday")
+            age = _("turns %(n)s") % {"n": years} if years else ""
+        elif special.kind == SpecialDateKind.ANNIVERSARY:
+            what = special.label or _("Anniversary")
+            age = _ordinal_anniversary(years) if years else ""
+        elif special.kind == SpecialDateKind.CUSTOMER_SINCE:
+            what = _("Customer anniversary")
+            age = _ordinal_anniversary(years) if years else ""
+        else:
+            what = special.label or special.get_kind_display()
+            age = _("%(n)s years") % {"n": years} if years else ""
+        if days == 0:
+            when = _("today!")
+        elif days == 1:
+            when = _("tomorrow")
+        else:
+            when = _("in %(n)s days") % {"n": days}
+        rows.append({"kind": special.kind, "what": what, "age": age, "when": when, "today": days == 0,
+                     "on": item["on"]})
+    return rows
+
+
+def local_time(tz_name: str) -> str:
+    """The time now in the contact's zone, formatted here (template filters would convert it to the user's)."""
+    if not tz_name:
+        return ""
+    try:
+        there = timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return ""
+    return formats.time_format(there, "TIME_FORMAT")
+
+
+def custom_rows(obj: Any, object_type: str) -> list[tuple[str, str]]:
+    values = obj.custom or {}
+    return [(d.label, display_value(d, values.get(d.key))) for d in definitions(object_type)
+            if values.get(d.key) not in (None, "", [])]
+
+
+def address_lines(obj: Any) -> list[str]:
+    city_line = " ".join(p for p in [obj.postal_code, obj.city] if p)
+    region_line = ", ".join(p for p in [obj.region, obj.country] if p)
+    return [line for line in [obj.street, city_line, region_line] if line]
+
+
+def quick_forms(forms: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Fresh forms for every quick action, except the one that just failed (bound, with its errors)."""
+    forms = forms or {}
+    panel = forms.get("open_panel", "note")
+    failed_interaction = forms.get("interaction")
+    result = {
+        "note_form": forms.get("note") or NoteForm(),
+        "call_form": failed_interaction if panel == "call" else InteractionForm(initial={"kind": "call"}),
+        "meeting_form": failed_interaction if panel == "meeting" else InteractionForm(initial={"kind": "meeting"}),
+        "email_form": failed_interaction if panel == "email" else InteractionForm(initial={"kind": "email"}),
+        "task_form": forms.get("task") or TaskForm(),
+        "preference_form": forms.get("preference") or PreferenceForm(),
+        "open_panel": panel if panel in {"note", "call", "meeting", "email", "task"} else "note",
+    }
+    # Several forms share field names on one page; distinct ids keep each label tied to its own input.
+    for name, form in result.items():
+        if name.endswith("_form"):
+            form.auto_id = f"{name.removesuffix('_form')}_%s"
+    return result
+
+
+def stats_context(contact: Contact) -> dict[str, Any]:
+    return {"open_task_count": selectors.open_task_count(contact=contact), "contact": contact}
+
+
+def contact_context(request: Any, contact: Contact, forms: dict[str, Any] | None = None) -> dict[str, Any]:
+    user = request.user
+    return {
+        "contact": contact,
+        "initials": initials(contact.display_name),
+        "emails": list(contact.emails.all()),
+        "phones": [{"number": p.number, "display": format_phone(p.number), "kind": p.get_kind_display()}
+                   for p in contact.phones.all()],
+        "tags": sorted(contact.tags.all(), key=lambda t: t.name.lower()),
+        "preferences": contact_selectors.active_preferences(contact),
+        "special_dates": special_date_rows(contact),
+        "custom_rows": custom_rows(contact, "contact"),
+        "address": address_lines(contact),
+        "contact_local_time": local_time(contact.time_zone),
+        "base_currency": settings.AMITY_BASE_CURRENCY,
+        "open_tasks": selectors.open_tasks(user=user, contact=contact),
+        "can_edit": can_edit(user),
+        "now_utc": timezone.now(),
+        **stats_context(contact),
+        **quick_forms(forms),
+        **timeline_context(request, contact),
+    }
+
+
+def company_context(request: Any, company: Company, forms: dict[str, Any] | None = None) -> dict[str, Any]:
+    user = request.user
+    return {
+        "company": company,
+        "initials": initials(company.name),
+        "tags": sorted(company.tags.all(), key=lambda t: t.name.lower()),
+        "contacts": contact_selectors.company_contacts(user=user, company=company),
+        "contact_count": contact_selectors.company_contact_count(user=user, company=company),
+        "phone_display": format_phone(company.phone),
+        "custom_rows": custom_rows(company, "company"),
+        "address": address_lines(company),
+        "open_tasks": selectors.open_tasks(user=user, company=company),
+        "can_edit": can_edit(user),
+        "now_utc": timezone.now(),
+        **quick_forms(forms),
+        **timeline_context(request, company),
+    }
+
+
+def my_day_context(request: Any) -> dict[str, Any]:
+    buckets = selectors.my_tasks(user=request.user)
+    return {
+        "overdue": buckets["overdue"], "today": buckets["today"], "upcoming": buckets["upcoming"],
+        "needs_you": len(buckets["overdue"]) + len(buckets["today"]),
+        "special_today": selectors.special_dates_today(user=request.user),
+        "now": timezone.localtime(),
+        "can_edit": can_edit(request.user),
+    }

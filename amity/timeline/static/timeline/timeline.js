@@ -1,0 +1,95 @@
+// @mention autocomplete for note boxes: textarea[data-mention] inside a form[data-mention-url].
+// Delegated on document, so it keeps working after htmx swaps the form.
+(function () {
+  "use strict";
+  var menu = null, active = -1, items = [], field = null, timer = null, seq = 0;
+
+  function mentionAt(textarea) {
+    var upto = textarea.value.slice(0, textarea.selectionStart);
+    var m = /(^|[^\w@])@([\w.\-]*)$/.exec(upto);
+    return m ? { query: m[2], start: upto.length - m[2].length - 1 } : null;
+  }
+
+  function close() {
+    if (menu) { menu.remove(); menu = null; }
+    items = []; active = -1;
+    if (field) { field.removeAttribute("aria-activedescendant"); field.setAttribute("aria-expanded", "false"); }
+  }
+
+  function choose(i) {
+    var m = field && mentionAt(field);
+    if (!m || !items[i]) { close(); return; }
+    var before = field.value.slice(0, m.start), after = field.value.slice(field.selectionStart);
+    var insert = "@" + items[i].handle + " ";
+    field.value = before + insert + after;
+    var pos = before.length + insert.length;
+    field.setSelectionRange(pos, pos);
+    field.focus();
+    close();
+  }
+
+  function highlight(i) {
+    active = i;
+    if (!menu) return;
+    Array.prototype.forEach.call(menu.children, function (li, j) {
+      li.setAttribute("aria-selected", j === i ? "true" : "false");
+    });
+    if (menu.children[i]) field.setAttribute("aria-activedescendant", menu.children[i].id);
+  }
+
+  function render(results) {
+    close();
+    items = results;
+    if (!results.length) return;
+    menu = document.createElement("ul");
+    menu.className = "mention-menu";
+    menu.setAttribute("role", "listbox");
+    menu.id = "mention-menu";
+    results.forEach(function (r, i) {
+      var li = document.createElement("li");
+      li.id = "mention-option-" + i;
+      li.setAttribute("role", "option");
+      var handle = document.createElement("span");
+      handle.className = "handle";
+      handle.textContent = "@" + r.handle;  // textContent: names are user data, never HTML
+      var name = document.createElement("span");
+      name.className = "name";
+      name.textContent = r.name;
+      li.appendChild(handle); li.appendChild(name);
+      li.addEventListener("mousedown", function (ev) { ev.preventDefault(); choose(i); });
+      menu.appendChild(li);
+    });
+    field.parentNode.appendChild(menu);
+    field.setAttribute("aria-expanded", "true");
+    highlight(0);
+  }
+
+  function suggest(textarea) {
+    var m = mentionAt(textarea);
+    if (!m) { close(); return; }
+    var form = textarea.closest("[data-mention-url]");
+    if (!form) return;
+    field = textarea;
+    var mine = ++seq;
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      fetch(form.getAttribute("data-mention-url") + "?q=" + encodeURIComponent(m.query),
+            { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : { results: [] }; })
+        .then(function (data) { if (mine === seq) render(data.results || []); })
+        .catch(close);
+    }, 120);
+  }
+
+  document.addEventListener("input", function (ev) {
+    if (ev.target.matches && ev.target.matches("textarea[data-mention]")) suggest(ev.target);
+  });
+  document.addEventListener("keydown", function (ev) {
+    if (!menu || ev.target !== field) return;
+    if (ev.key === "ArrowDown") { ev.preventDefault(); highlight((active + 1) % items.length); }
+    else if (ev.key === "ArrowUp") { ev.preventDefault(); highlight((active - 1 + items.length) % items.length); }
+    else if (ev.key === "Enter" || ev.key === "Tab") { ev.preventDefault(); choose(active); }
+    else if (ev.key === "Escape") { close(); }
+  });
+  document.addEventListener("focusout", function (ev) { if (ev.target === field) setTimeout(close, 150); });
+})();

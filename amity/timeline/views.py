@@ -1,0 +1,214 @@
+"""Quick actions on the 360 and company pages (notes, logged interactions, tasks, preferences), the timeline
+partial, @mention suggestions and My day.
+
+Every write resolves its contact/company through the permission-scoped selectors first (404 when not visible),
+then refuses roles that cannot edit (403). An htmx request gets the page's panels back as out-of-band swaps;
+a plain form post is redirected back to the page (or re-rendered with the errors).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from amity.accounts.selectors import active_users
+from amity.contacts import selectors as contact_selectors
+from amity.contacts import services as contact_services
+from amity.contacts.models import Contact
+from amity.core.permissions import can_edit
+
+from . import presenters, selectors, services
+from .forms import InteractionForm, NoteForm, PreferenceForm, TaskForm, add_service_errors
+
+MENTION_LIMIT = 8
+
+
+def _resolve(request: HttpRequest, target: str, uuid: Any) -> Any:
+    if target == "contact":
+        return contact_selectors.get_contact(user=request.user, uuid=uuid)
+    if target == "company":
+        return contact_selectors.get_company(user=request.user, uuid=uuid)
+    raise Http404
+
+
+def _require_edit(request: HttpRequest) -> None:
+    if not can_edit(request.user):
+        raise PermissionDenied(_("Your role can view records but not change them."))
+
+
+def _page_url(obj: Any) -> str:
+    if isinstance(obj, Contact):
+        return reverse("contacts:detail", args=[obj.uuid])
+    return reverse("contacts:company_detail", args=[obj.uuid])
+
+
+def _context(request: HttpRequest, obj: Any, forms: dict[str, Any] | None = None) -> dict[str, Any]:
+    if isinstance(obj, Contact):
+        return presenters.contact_context(request, obj, forms)
+    return presenters.company_context(request, obj, forms)
+
+
+def _refresh(request: HttpRequest, obj: Any, forms: dict[str, Any] | None = None, status: int = 200) -> HttpResponse:
+    """After a quick action: htmx gets every panel of the page swapped out-of-band; a plain post is
+    redirected on success and shown the whole page with the form's errors otherwise."""
+    if request.htmx:
+        context = {**_context(request, obj, forms), "oob": True}
+        return render(request, "timeline/_refresh.html", context)
+    if forms and status != 200:
+        template = "contacts/contact_detail.html" if isinstance(obj, Contact) else "contacts/company_detail.html"
+        return render(request, template, _context(request, obj, forms), status=status)
+    return redirect(_page_url(obj))
+
+
+def _failed(request: HttpRequest, obj: Any, key: str, form: Any, panel: str) -> HttpResponse:
+    return _refresh(request, obj, {key: form, "open_panel": panel}, status=400)
+
+
+@login_required
+@require_GET
+def timeline_partial(request: HttpRequest, target: str, uuid: Any) -> HttpResponse:
+    """The timeline (filter chips + entries), or with ``cursor`` only the next entries and a new Load more."""
+    obj = _resolve(request, target, uuid)
+    try:
+        context = presenters.timeline_context(request, obj)
+    except ValidationError as exc:
+        return HttpResponse("; ".join(exc.messages), status=400)
+    template = "timeline/_entries_more.html" if request.GET.get("cursor") else "timeline/_timeline.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def add_note(request: HttpRequest, target: str, uuid: Any) -> HttpResponse:
+    obj = _resolve(request, target, uuid)
+    _require_edit(request)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_note(actor=request.user, body=form.cleaned_data["body"], **{target: obj})
+            return _refresh(request, obj)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+    return _failed(request, obj, "note", form, "note")
+
+
+@login_required
+@require_POST
+def log_interaction(request: HttpRequest, target: str, uuid: Any) -> HttpResponse:
+    obj = _resolve(request, target, uuid)
+    _require_edit(request)
+    form = InteractionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.log_interaction(actor=request.user, **{target: obj}, **form.service_kwargs())
+            return _refresh(request, obj)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+    panel = request.POST.get("kind") if request.POST.get("kind") in {"call", "meeting", "email"} else "other"
+    return _failed(request, obj, "interaction", form, panel)
+
+
+@login_required
+@require_POST
+def add_task(request: HttpRequest, target: str, uuid: Any) -> HttpResponse:
+    obj = _resolve(request, target, uuid)
+    _require_edit(request)
+    form = TaskForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.create_task(actor=request.user, title=data["title"], due_at=data["due_at"],
+                                 assignee=data["assignee"], priority=data["priority"], **{target: obj})
+            return _refresh(request, obj)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+    return _failed(request, obj, "task", form, "task")
+
+
+@login_required
+@require_POST
+def task_done(request: HttpRequest, uuid: Any) -> HttpResponse:
+    task = selectors.get_task(user=request.user, uuid=uuid)
+    _require_edit(request)
+    services.set_task_done(actor=request.user, task=task, done=request.POST.get("done", "1") != "0")
+    if request.POST.get("panel") == "my_day" or (task.contact_id is None and task.company_id is None):
+        if request.htmx:
+            return render(request, "timeline/_my_day_tasks.html", presenters.my_day_context(request))
+        return redirect("timeline:my_day")
+    if task.contact_id:
+        obj = contact_selectors.get_contact(user=request.user, uuid=task.contact.uuid)
+    else:
+        obj = contact_selectors.get_company(user=request.user, uuid=task.company.uuid)
+    return _refresh(request, obj)
+
+
+@login_required
+@require_POST
+def delete_interaction(request: HttpRequest, uuid: Any) -> HttpResponse:
+    interaction = selectors.get_interaction(user=request.user, uuid=uuid)
+    _require_edit(request)
+    obj = interaction.contact or interaction.company
+    try:
+        services.delete_interaction(actor=request.user, interaction=interaction)
+    except ValidationError as exc:
+        raise PermissionDenied("; ".join(exc.messages)) from exc
+    if not request.htmx:
+        messages.success(request, _("Deleted."))
+    if interaction.contact_id:
+        obj = contact_selectors.get_contact(user=request.user, uuid=obj.uuid)
+    return _refresh(request, obj)
+
+
+@login_required
+@require_POST
+def add_preference(request: HttpRequest, uuid: Any) -> HttpResponse:
+    contact = contact_selectors.get_contact(user=request.user, uuid=uuid)
+    _require_edit(request)
+    form = PreferenceForm(request.POST)
+    if form.is_valid():
+        try:
+            contact_services.add_preference(actor=request.user, contact=contact, text=form.cleaned_data["text"])
+            return _refresh(request, contact)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+    return _failed(request, contact, "preference", form, "note")
+
+
+@login_required
+@require_POST
+def archive_preference(request: HttpRequest, uuid: Any) -> HttpResponse:
+    preference = contact_selectors.get_preference(user=request.user, uuid=uuid)
+    _require_edit(request)
+    contact_services.archive_preference(actor=request.user, preference=preference)
+    contact = contact_selectors.get_contact(user=request.user, uuid=preference.contact.uuid)
+    return _refresh(request, contact)
+
+
+@login_required
+@require_GET
+def mention_suggest(request: HttpRequest) -> JsonResponse:
+    """Active users whose @handle or name starts with ``q`` (any word of the name), for the note box."""
+    q = (request.GET.get("q") or "").strip().lstrip("@").lower()
+    results = []
+    for user in active_users().only("email", "full_name"):
+        handle = user.mention_handle
+        words = [w.lower() for w in (user.full_name or "").split()]
+        if not q or handle.startswith(q) or any(w.startswith(q) for w in words) or q in (user.full_name or "").lower():
+            results.append({"handle": handle, "name": user.full_name or user.email})
+        if len(results) >= MENTION_LIMIT:
+            break
+    return JsonResponse({"results": results})
+
+
+@login_required
+@require_GET
+def my_day(request: HttpRequest) -> HttpResponse:
+    return render(request, "timeline/my_day.html", presenters.my_day_context(request))
