@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -435,7 +436,7 @@ def company_delete(request: HttpRequest, uuid: Any) -> HttpResponse:
 def tag_suggest(request: HttpRequest) -> JsonResponse:
     """Tag names starting with ``q`` (then containing it), for autocomplete; tags are shared vocabulary."""
     q = (request.GET.get("q") or "").strip()[:64]
-    qs = Tag.objects.order_by("name")
+    qs = Tag.objects.order_by(Lower("name"), "name")
     starts = list(qs.filter(name__istartswith=q).values_list("name", flat=True)[:10])
     if q and len(starts) < 10:
         starts += [n for n in qs.filter(name__icontains=q).exclude(name__istartswith=q)
