@@ -9,7 +9,12 @@ from __future__ import annotations
 import zoneinfo
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth.forms import (
+    AuthenticationForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    SetPasswordForm,
+)
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -83,8 +88,29 @@ class AmityPasswordResetForm(PasswordResetForm):
         return User.objects.filter(email=email.strip().lower(), is_active=True)
 
 
+PASSWORD_HELP = _("At least 10 characters. Not a common password, not only digits, not like your name or email.")
+
+
+class AmitySetPasswordForm(SetPasswordForm):
+    """Django's form with its validator list condensed into one sentence of help."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = PASSWORD_HELP
+        self.fields["new_password2"].help_text = ""
+
+
+class AmityPasswordChangeForm(PasswordChangeForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].label = _("Current password")
+        self.fields["new_password1"].help_text = PASSWORD_HELP
+        self.fields["new_password2"].help_text = ""
+
+
 class ProfileForm(forms.Form):
-    full_name = forms.CharField(label=_("Name"), max_length=150, required=False,
+    full_name = forms.CharField(label=_("Name"), max_length=150,
+                                error_messages={"required": _("Your name cannot be empty.")},
                                 widget=forms.TextInput(attrs={"autocomplete": "name"}))
     time_zone = forms.CharField(
         label=_("Time zone"), widget=forms.Select(),
@@ -100,7 +126,8 @@ class ProfileForm(forms.Form):
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100, required=False,
+    name = forms.CharField(label=_("Name"), max_length=100,
+                           error_messages={"required": _("Name the token after what will use it, e.g. “Zapier”.")},
                            help_text=_("What will use this token, e.g. “Zapier” or “Billing sync”."))
     scope = forms.ChoiceField(
         label=_("Access"), choices=TokenScope.choices, initial=TokenScope.READ,
@@ -131,7 +158,8 @@ class UserAccessForm(forms.Form):
 
 
 class TeamForm(forms.Form):
-    name = forms.CharField(label=_("Team name"), max_length=100, required=False)
+    name = forms.CharField(label=_("Team name"), max_length=100,
+                           error_messages={"required": _("A team needs a name.")})
 
 
 class RoleForm(forms.Form):

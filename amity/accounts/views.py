@@ -14,7 +14,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -28,7 +27,9 @@ from amity.core.permissions import is_admin
 
 from . import selectors, services
 from .forms import (
+    AmityPasswordChangeForm,
     AmityPasswordResetForm,
+    AmitySetPasswordForm,
     EmailAuthenticationForm,
     InviteUserForm,
     ProfileForm,
@@ -81,6 +82,7 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
+    form_class = AmitySetPasswordForm
     success_url = reverse_lazy("accounts:password_reset_complete")
 
 
@@ -90,6 +92,7 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 
 class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
+    form_class = AmityPasswordChangeForm
     success_url = reverse_lazy("accounts:settings")
     success_message = gettext_lazy("Your password was changed.")
 
@@ -117,7 +120,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         form = ProfileForm(initial={"full_name": user.full_name, "time_zone": user.time_zone,
                                     "language": user.language, "theme": user.theme})
     return render(request, "accounts/settings.html", {
-        "form": form, "password_form": PasswordChangeForm(user), "tab": "profile",
+        "form": form, "password_form": AmityPasswordChangeForm(user), "tab": "profile",
     })
 
 
