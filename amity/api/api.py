@@ -93,7 +93,13 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
 def on_schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     errors = []
     for err in exc.errors:
-        loc = [str(p) for p in err.get("loc", []) if p not in {"body", "payload", "query", "path"}]
+        loc = [str(p) for p in err.get("loc", [])]
+        # ("body", "<param name>", *field path) or ("query"|"path"|…, *field path): keep only the field path, so a
+        # field that is itself called "body" (a note's text) is still named.
+        if loc and loc[0] == "body":
+            loc = loc[2:]
+        elif loc and loc[0] in {"query", "path", "header", "cookie", "form", "file"}:
+            loc = loc[1:]
         errors.append({"field": ".".join(loc), "message": err.get("msg", "invalid")})
     return problem(request, 422, "Invalid input", "Some fields are not valid; see errors.", errors)
 
