@@ -198,7 +198,7 @@ def mention_suggest(request: HttpRequest) -> JsonResponse:
     """Active users whose @handle or name starts with ``q`` (any word of the name), for the note box."""
     q = (request.GET.get("q") or "").strip().lstrip("@").lower()
     results = []
-    for user in active_users().only("email", "full_name"):
+    for user in active_users():
         handle = user.mention_handle
         words = [w.lower() for w in (user.full_name or "").split()]
         if not q or handle.startswith(q) or any(w.startswith(q) for w in words) or q in (user.full_name or "").lower():
