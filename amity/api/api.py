@@ -137,6 +137,20 @@ def _mount_routers() -> None:
     api.add_router("/", timeline_router)
     api.add_router("/", core_router)
     api.add_router("/", accounts_router)
+    api.add_router("/", _fallback_router())
+
+
+def _fallback_router() -> Any:
+    """Mounted last: an unknown ``/api/…`` path answers a 404 problem (JSON), not the web app's HTML page."""
+    from ninja import Router
+
+    router = Router(auth=None)
+
+    @router.api_operation(["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", include_in_schema=False)
+    def unknown_path(request: HttpRequest, rest: str) -> Any:
+        raise Http404
+
+    return router
 
 
 _mount_routers()

@@ -132,6 +132,21 @@ def test_docs_page_is_served(admin_client):
     assert admin_client.get("/api/docs").status_code == 200
 
 
+def test_docs_page_loads_swagger_from_our_own_static_files(admin_client, settings):
+    """The CSP allows scripts from 'self' only, so Swagger UI must not come from a CDN."""
+    if "ninja" not in settings.INSTALLED_APPS:
+        pytest.xfail("django-ninja serves Swagger UI locally only when 'ninja' is in INSTALLED_APPS")
+    html = admin_client.get("/api/docs").content.decode()
+    assert "cdn." not in html
+    assert "/static/ninja/swagger-ui-bundle.js" in html
+
+
+def test_unknown_api_path_is_a_problem(admin_api):
+    response = admin_api.get("/api/no-such-thing")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+
+
 def test_the_checker_catches_mismatches(document):
     schema = response_schema(document, "/api/contacts/{id}", "get", 200)
     assert violations(document, schema, {"id": 5})
