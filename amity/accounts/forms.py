@@ -104,6 +104,8 @@ class AmityPasswordChangeForm(PasswordChangeForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["old_password"].label = _("Current password")
+        # The form sits below the profile on the settings page: focusing it would scroll past the profile.
+        self.fields["old_password"].widget.attrs.pop("autofocus", None)
         self.fields["new_password1"].help_text = PASSWORD_HELP
         self.fields["new_password2"].help_text = ""
 
