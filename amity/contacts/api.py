@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -341,6 +343,19 @@ def _common_input(raw: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+@contextmanager
+def request_field_names() -> Iterator[None]:
+    """Services name address errors ``country``; the API's body has them under ``address``."""
+    try:
+        yield
+    except ValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
+        address = set(AddressIn.model_fields)
+        raise ValidationError({(f"address.{k}" if k in address else k): v for k, v in exc.error_dict.items()}) \
+            from None
+
+
 def contact_input(request: HttpRequest, payload: ContactIn) -> dict[str, Any]:
     """The API body as the service's plain dict: ids resolved to records, the primary email/phone first."""
     data = _common_input(payload.dict(exclude_unset=True))
@@ -366,7 +381,8 @@ def list_contacts(request: HttpRequest, filters: Query[ContactListQuery]):  # ty
 
 @router.post("/contacts", response={201: ContactOut, **WRITE_ERRORS}, tags=["contacts"], summary="Create a contact")
 def create_contact(request: HttpRequest, payload: ContactIn):
-    contact = services.create_contact(actor=request.user, data=contact_input(request, payload))
+    with request_field_names():
+        contact = services.create_contact(actor=request.user, data=contact_input(request, payload))
     return created(contact_body(contact))
 
 
@@ -379,7 +395,8 @@ def get_contact(request: HttpRequest, id: uuid.UUID):
               summary="Update a contact", description="Only the fields sent change.")
 def update_contact(request: HttpRequest, id: uuid.UUID, payload: ContactIn):
     contact = selectors.get_contact(user=request.user, uuid=id)
-    contact = services.update_contact(actor=request.user, contact=contact, data=contact_input(request, payload))
+    with request_field_names():
+        contact = services.update_contact(actor=request.user, contact=contact, data=contact_input(request, payload))
     return contact_body(_fresh(contact))
 
 
@@ -421,7 +438,8 @@ def list_companies(request: HttpRequest, filters: Query[CompanyListQuery]):  # t
 @router.post("/companies", response={201: CompanyOut, **WRITE_ERRORS}, tags=["companies"],
              summary="Create a company")
 def create_company(request: HttpRequest, payload: CompanyIn):
-    company = services.create_company(actor=request.user, data=_common_input(payload.dict(exclude_unset=True)))
+    with request_field_names():
+        company = services.create_company(actor=request.user, data=_common_input(payload.dict(exclude_unset=True)))
     return created(company_body(company))
 
 
@@ -435,8 +453,9 @@ def get_company(request: HttpRequest, id: uuid.UUID):
               summary="Update a company", description="Only the fields sent change.")
 def update_company(request: HttpRequest, id: uuid.UUID, payload: CompanyIn):
     company = selectors.get_company(user=request.user, uuid=id)
-    company = services.update_company(actor=request.user, company=company,
-                                      data=_common_input(payload.dict(exclude_unset=True)))
+    with request_field_names():
+        company = services.update_company(actor=request.user, company=company,
+                                          data=_common_input(payload.dict(exclude_unset=True)))
     return company_body(_fresh(company))
 
 

@@ -125,6 +125,9 @@ def test_duplicate_email_names_the_existing_contact(admin_api):
     ({"first_name": "X", "lifecycle_stage": "king"}, "lifecycle_stage"),
     ({"first_name": "X", "birthday": "2999-01-01"}, "birthday"),
     ({"first_name": "X", "time_zone": "Mars/Olympus"}, "time_zone"),
+    ({"first_name": "X", "address": {"country": "Atlantis"}}, "address.country"),
+    ({"first_name": "X", "address": {"cty": "Paris"}}, "address.cty"),
+    ({"first_name": "X", "emails": [{"email": 5}]}, "emails.0.email"),
     ({"first_name": "X", "emial": "typo@example.com"}, "emial"),
     ({"first_name": 5}, "first_name"),
     ({"first_name": "X", "company": "not-a-uuid"}, "company"),
@@ -263,6 +266,7 @@ def test_company_crud(admin_api):
     ({"name": "Acme", "phone": "123"}, "phone"),
     ({"name": "Acme", "domain": "not a domain"}, "domain"),
     ({"name": "Acme", "size": "huge"}, "size"),
+    ({"name": "Acme", "address": {"country": "XX"}}, "address.country"),
     ({"name": "Acme", "custom": {"nope": 1}}, "custom.nope"),
 ])
 def test_bad_company_input(admin_api, body, field):
