@@ -301,3 +301,20 @@ def test_preferences(admin_api, admin_user):
     assert [p["text"] for p in admin_api.get(url).json()["items"]] == ["Oat milk, no sugar"]
     bad = admin_api.post(url, {"text": "  "})
     assert is_problem(bad, 422) and field_names(bad) == {"text"}
+
+
+def test_company_lists_query_count_does_not_grow_with_page_size(admin_api, admin_user):
+    acme = testing.make_company(name="Acme")
+    for i in range(55):
+        testing.make_company(name=f"Co {i}", tags=["a"], owner=admin_user)
+        testing.make_contact(first_name=f"C{i}", company=acme, emails=[f"c{i}@example.com"], tags=["b"])
+    admin_api.get("/api/companies", {"limit": 1})
+
+    def queries(url: str, limit: int) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert len(admin_api.get(url, {"limit": limit}).json()["items"]) == limit
+        return len(ctx.captured_queries)
+
+    assert queries("/api/companies", 5) == queries("/api/companies", 50)
+    contacts_url = f"/api/companies/{acme.uuid}/contacts"
+    assert queries(contacts_url, 5) == queries(contacts_url, 50)
