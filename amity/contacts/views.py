@@ -46,6 +46,8 @@ LIST_KINDS: dict[str, dict[str, Any]] = {
 }
 # Parameters that are not filters: they shape the page, not which records are in it.
 PAGE_PARAMS = {"q", "sort", "cursor", "limit"}
+# Shown first in the filter bar (with every custom field); the rest fold under "More filters".
+PRIMARY_FILTERS = {"stage", "owner", "tag", "source", "country", "industry", "size"}
 
 
 def _list_params(request: HttpRequest) -> QueryDict:
@@ -69,7 +71,7 @@ def _filter_controls(filterset: Any, params: QueryDict, request: HttpRequest) ->
         if f.name == "company":  # set from a company's page; shown as a chip, not typed as a UUID
             continue
         control = {"name": f.name, "label": f.label, "value": params.get(f.name, ""), "widget": "text",
-                   "choices": []}
+                   "choices": [], "primary": f.name in PRIMARY_FILTERS or f.kind == "custom"}
         if f.name == "owner":
             control.update(widget="select", choices=owners, value=request.GET.get("owner", ""))
         elif f.kind in {"choice", "bool"} or (f.kind == "custom" and f.choices):
@@ -145,6 +147,7 @@ def _list_page(request: HttpRequest, kind: str) -> HttpResponse:
         "controls": controls,
         "chips": _chips(controls, params, request),
         "active_filter_count": sum(1 for c in controls if c["value"]),
+        "more_filters_active": any(c["value"] for c in controls if not c["primary"]),
         "q": request.GET.get("q", ""),
         "sort": request.GET.get("sort") or DEFAULT_SORT,
         "sorts": [(key, label) for key, (label, _ordering) in spec["sorts"].items()],
