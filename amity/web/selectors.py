@@ -186,6 +186,8 @@ def change_rows(entry: AuditEntry) -> list[ChangeRow]:
         if entry.action in {AuditAction.UPDATE, AuditAction.PERMISSION} and isinstance(value, list) \
                 and len(value) == 2:
             rows.append(ChangeRow(field, _show(value[0]), _show(value[1])))
+        elif _show(value) is None:
+            continue  # a snapshot's empty fields say nothing
         elif entry.action == AuditAction.DELETE:
             rows.append(ChangeRow(field, _show(value), None))
         else:

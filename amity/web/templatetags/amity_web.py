@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import phonenumbers
 from django import template
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -61,6 +62,27 @@ _INTERACTION_VERBS = {
 }
 
 
+def _field_label(name: str) -> str:
+    from amity.contacts.models import Contact
+
+    try:
+        return str(Contact._meta.get_field(name).verbose_name)
+    except Exception:  # emails, phones, birthday… are not model fields
+        return name.replace("_", " ")
+
+
+@register.filter
+def phone(number: Any) -> str:
+    """An E.164 number as people read it: "+14155550101" → "+1 415-555-0101"."""
+    text = str(number or "")
+    if not text.startswith("+"):
+        return text
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(text), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return text
+
+
 @register.filter
 def event_summary(event: Any) -> str:
     """What happened, as a short phrase after the actor's name ("added a note")."""
@@ -75,7 +97,7 @@ def event_summary(event: Any) -> str:
     if event.type == "contact.created":
         return _("created the contact")
     if event.type == "contact.updated":
-        fields = ", ".join(sorted((payload.get("changes") or {}).keys())[:4])
+        fields = ", ".join(_field_label(name) for name in sorted(payload.get("changes") or {})[:4])
         return _("updated %(fields)s") % {"fields": fields} if fields else _("updated the contact")
     if event.type == "task.created":
         return _("created a task: %(title)s") % {"title": payload.get("title", "")}

@@ -152,7 +152,9 @@
     });
     input.addEventListener("keydown", function (e) {
       var list = items(), current = list.indexOf(selected());
-      if (e.key === "ArrowDown") { e.preventDefault(); select(current + 1); }
+      // type=search would only clear itself on Escape; the palette closes instead, as it promises.
+      if (e.key === "Escape") { e.preventDefault(); close(); }
+      else if (e.key === "ArrowDown") { e.preventDefault(); select(current + 1); }
       else if (e.key === "ArrowUp") { e.preventDefault(); select(current < 0 ? -1 : current - 1); }
       else if (e.key === "Enter") {
         var sel = selected();
