@@ -77,3 +77,8 @@ def created(body: Any) -> Any:
 
 def no_content() -> Any:
     return Status(204, None)
+
+
+def enum_of(values: Any) -> dict[str, Any]:
+    """``json_schema_extra`` listing the allowed values of a string field (validated by the service)."""
+    return {"enum": list(values)}

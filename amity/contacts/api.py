@@ -24,6 +24,7 @@ from amity.api.schemas import (
     InputSchema,
     Ref,
     created,
+    enum_of,
     list_schema,
     no_content,
     page_schema,
@@ -51,7 +52,7 @@ def _list_query(name: str, filterset: type[FilterSet], sorts: dict[str, Any]) ->
     fields: dict[str, Any] = {
         "q": (str | None, Field(None, description="Search text: name, email, phone, company…")),
         "sort": (str | None, Field(None, description=f"Sort order (default `{DEFAULT_SORT}`).",
-                                   json_schema_extra={"enum": list(sorts)})),
+                                   json_schema_extra=enum_of(sorts))),
         "cursor": (str | None, CURSOR),
         "limit": (int, LIMIT),
     }
@@ -181,7 +182,7 @@ class ContactIn(InputSchema):
     company: uuid.UUID | None = Field(None, description="Company id, or null for none")
     job_title: str | None = None
     owner: uuid.UUID | None = Field(None, description="User id, or null for unassigned")
-    lifecycle_stage: str | None = Field(None, json_schema_extra={"enum": LifecycleStage.values})
+    lifecycle_stage: str | None = Field(None, json_schema_extra=enum_of(LifecycleStage.values))
     source: str | None = None
     tags: list[str] | None = Field(None, description="Tag names; missing tags are created")
     birthday: str | None = Field(None, description="YYYY-MM-DD, or --MM-DD without a year; null clears it")

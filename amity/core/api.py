@@ -11,7 +11,15 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from amity.api.schemas import READ_ERRORS, WRITE_ERRORS, InputSchema, created, list_schema, no_content
+from amity.api.schemas import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    InputSchema,
+    created,
+    enum_of,
+    list_schema,
+    no_content,
+)
 from amity.core import customfield_services, tags
 from amity.core.customfields import definitions
 from amity.core.models import CustomFieldDefinition, CustomFieldType, Tag
@@ -34,7 +42,7 @@ class CustomFieldOut(Schema):
     object_type: str = Field(description="contact or company")
     key: str = Field(description="Where the value lives in a record's `custom`, and the filter `custom.<key>`")
     label: str
-    field_type: str = Field(json_schema_extra={"enum": CustomFieldType.values})
+    field_type: str = Field(json_schema_extra=enum_of(CustomFieldType.values))
     choices: list[str]
     required: bool
     help_text: str
@@ -44,7 +52,7 @@ class CustomFieldOut(Schema):
 class CustomFieldIn(InputSchema):
     object_type: str = Field(description="contact or company")
     label: str
-    field_type: str = Field(json_schema_extra={"enum": CustomFieldType.values})
+    field_type: str = Field(json_schema_extra=enum_of(CustomFieldType.values))
     choices: list[str] | None = Field(None, description="For choice and multi_choice fields")
     required: bool | None = None
     help_text: str | None = None

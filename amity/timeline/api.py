@@ -153,7 +153,7 @@ def get_note(request: HttpRequest, id: uuid.UUID):
                description="Only its author or an admin may delete a note.")
 def delete_note(request: HttpRequest, id: uuid.UUID):
     note = _get_note(request, id)
-    if note.author_id != request.user.pk and not request.user.is_admin:
+    if note.author_id != request.user.pk and not request.user.is_admin:  # type: ignore[union-attr]
         raise PermissionDenied(_("Only the author or an admin can delete this note."))
     services.delete_interaction(actor=request.user, interaction=note)
     return no_content()
