@@ -66,6 +66,7 @@ class Entry:
     changes: list[tuple[str, str, str]] = field(default_factory=list)
     removed: bool = False
     can_delete: bool = False
+    about: Any = None  # on a company's timeline: the contact an entry is about
 
 
 def _value_text(model: type[models.Model] | None, name: str, value: Any) -> str:
@@ -187,6 +188,16 @@ def active_types(params: Any) -> list[str]:
     return [k for k in raw if k in selectors.TIMELINE_FILTERS]
 
 
+def _attach_people(user: Any, entries: list[Entry]) -> None:
+    """One query for the (visible) contacts that a company timeline's entries are about."""
+    ids = {e.event.contact_id for e in entries if e.event.contact_id}
+    if not ids:
+        return
+    people = {c.pk: c for c in contact_selectors.contacts_by_ids(user=user, ids=list(ids))}
+    for entry in entries:
+        entry.about = people.get(entry.event.contact_id)
+
+
 def timeline_context(request: Any, target: Contact | Company, params: Any = None) -> dict[str, Any]:
     params = request.GET if params is None else params
     is_contact = isinstance(target, Contact)
@@ -195,10 +206,13 @@ def timeline_context(request: Any, target: Contact | Company, params: Any = None
     page_url = reverse("contacts:detail" if is_contact else "contacts:company_detail", args=[target.uuid])
     partial_url = reverse("timeline:timeline_partial", args=[kind, target.uuid])
     active = active_types(params)
+    entries = [describe(e, request.user) for e in page.items]
+    if not is_contact:
+        _attach_people(request.user, entries)
     more_query = urlencode([*[("type", k) for k in active], ("cursor", page.next_cursor or "")])
     return {
         "target": target, "target_kind": kind,
-        "entries": [describe(e, request.user) for e in page.items],
+        "entries": entries,
         "next_url": f"{partial_url}?{more_query}" if page.next_cursor else "",
         "next_page_url": f"{page_url}?{more_query}" if page.next_cursor else "",
         "chips": chips(active, page_url, partial_url),
