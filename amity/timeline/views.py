@@ -9,13 +9,14 @@ a plain form post is redirected back to the page (or re-rendered with the errors
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -48,6 +49,23 @@ def _page_url(obj: Any) -> str:
     if isinstance(obj, Contact):
         return reverse("contacts:detail", args=[obj.uuid])
     return reverse("contacts:company_detail", args=[obj.uuid])
+
+
+def _page_object(request: HttpRequest, default: Any) -> Any:
+    """The 360 or company page the action was taken on: a task or note of a contact also shows on its
+    company's page, and that page's panels are the ones to refresh."""
+    url = request.htmx.current_url if request.htmx else request.META.get("HTTP_REFERER")
+    if not url:
+        return default
+    try:
+        match = resolve(urlsplit(url).path)
+    except Resolver404:
+        return default
+    if match.view_name == "contacts:company_detail":
+        return contact_selectors.get_company(user=request.user, uuid=match.kwargs["uuid"])
+    if match.view_name == "contacts:detail":
+        return contact_selectors.get_contact(user=request.user, uuid=match.kwargs["uuid"])
+    return default
 
 
 def _context(request: HttpRequest, obj: Any, forms: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -143,11 +161,7 @@ def task_done(request: HttpRequest, uuid: Any) -> HttpResponse:
         if request.htmx:
             return render(request, "timeline/_my_day_tasks.html", presenters.my_day_context(request))
         return redirect("timeline:my_day")
-    if task.contact_id:
-        obj = contact_selectors.get_contact(user=request.user, uuid=task.contact.uuid)
-    else:
-        obj = contact_selectors.get_company(user=request.user, uuid=task.company.uuid)
-    return _refresh(request, obj)
+    return _refresh(request, _page_object(request, task.contact or task.company))
 
 
 @login_required
@@ -162,9 +176,7 @@ def delete_interaction(request: HttpRequest, uuid: Any) -> HttpResponse:
         raise PermissionDenied("; ".join(exc.messages)) from exc
     if not request.htmx:
         messages.success(request, _("Deleted."))
-    if interaction.contact_id:
-        obj = contact_selectors.get_contact(user=request.user, uuid=obj.uuid)
-    return _refresh(request, obj)
+    return _refresh(request, _page_object(request, obj))
 
 
 @login_required
@@ -188,8 +200,7 @@ def archive_preference(request: HttpRequest, uuid: Any) -> HttpResponse:
     preference = contact_selectors.get_preference(user=request.user, uuid=uuid)
     _require_edit(request)
     contact_services.archive_preference(actor=request.user, preference=preference)
-    contact = contact_selectors.get_contact(user=request.user, uuid=preference.contact.uuid)
-    return _refresh(request, contact)
+    return _refresh(request, contact_selectors.get_contact(user=request.user, uuid=preference.contact.uuid))
 
 
 @login_required

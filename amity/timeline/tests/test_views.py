@@ -344,3 +344,37 @@ def test_my_day_hides_other_teams_special_dates(sales_user, other_team):
         html = logged_in(sales_user).get(reverse("timeline:my_day")).content.decode()
     assert "Shown Birthday" in html
     assert "Hidden Birthday" not in html
+
+
+def test_task_done_on_company_page_refreshes_the_company_panels(sales_client, sales_user):
+    company = testing.make_company(owner=sales_user)
+    person = testing.make_contact(owner=sales_user, company=company)
+    services.add_note(actor=sales_user, company=company, body="company-only note")
+    task = services.create_task(actor=sales_user, title="Person task", contact=person)
+    company_url = reverse("contacts:company_detail", args=[company.uuid])
+    response = sales_client.post(reverse("timeline:task_done", args=[task.uuid]), {"done": "1"},
+                                 HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=f"http://testserver{company_url}")
+    html = response.content.decode()
+    assert "company-only note" in html and 'id="stats"' not in html
+    plain = sales_client.post(reverse("timeline:task_done", args=[task.uuid]), {"done": "0"},
+                              HTTP_REFERER=f"http://testserver{company_url}")
+    assert plain["Location"] == company_url
+
+
+def test_company_page_queries_do_not_grow(admin_client, admin_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count_for(n):
+        company = testing.make_company()
+        for i in range(n):
+            person = testing.make_contact(company=company)
+            services.add_note(actor=admin_user, contact=person, body=f"n{i}")
+            services.create_task(actor=admin_user, title=f"t{i}", company=company)
+        path = reverse("contacts:company_detail", args=[company.uuid])
+        admin_client.get(path)
+        with CaptureQueriesContext(connection) as ctx:
+            assert admin_client.get(path).status_code == 200
+        return len(ctx.captured_queries)
+
+    assert count_for(3) == count_for(25)
