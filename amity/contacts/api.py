@@ -215,7 +215,9 @@ class PreferenceOut(Schema):
 
 
 class PreferenceIn(InputSchema):
-    text: str
+    # Optional here so a request for a contact the user may not see answers 404 before the body is judged;
+    # the service refuses an empty preference with a field error.
+    text: str | None = None
 
 
 ContactPage = page_schema(ContactOut, "ContactPage")
@@ -424,7 +426,7 @@ def list_preferences(request: HttpRequest, id: uuid.UUID):
              summary="Record a preference")
 def add_preference(request: HttpRequest, id: uuid.UUID, payload: PreferenceIn):
     contact = selectors.get_contact(user=request.user, uuid=id)
-    preference = services.add_preference(actor=request.user, contact=contact, text=payload.text)
+    preference = services.add_preference(actor=request.user, contact=contact, text=payload.text or "")
     return created(preference_body(preference))
 
 

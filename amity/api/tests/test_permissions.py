@@ -44,6 +44,7 @@ def _id_endpoints(theirs):
         ("delete", f"/api/contacts/{c}", None),
         ("get", f"/api/contacts/{c}/preferences", None),
         ("post", f"/api/contacts/{c}/preferences", {"text": "spy"}),
+        ("post", f"/api/contacts/{c}/preferences", {}),  # 404 even before the body is judged
         ("get", f"/api/contacts/{c}/notes", None),
         ("get", f"/api/contacts/{c}/timeline", None),
         ("get", f"/api/companies/{co}", None),
