@@ -309,3 +309,22 @@ def test_pages_carry_no_inline_handlers(admin_client):
     html = admin_client.get(reverse("web:home")).content.decode()
     assert "onclick=" not in html and "onload=" not in html
     assert 'id="palette"' in html  # the palette dialog is on every page
+
+
+def test_audit_times_are_in_the_users_time_zone(admin_user, admin_client):
+    from amity.core.models import AuditEntry
+
+    make_contact(owner=admin_user, first_name="Timed")
+    AuditEntry.objects.update(at=dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC))
+    admin_user.time_zone = "Asia/Shanghai"
+    admin_user.save(update_fields=["time_zone"])
+
+    html = admin_client.get(reverse("web:audit")).content.decode()
+
+    assert 'datetime="2024-03-01T20:00:00+08:00"' in html
+
+
+def test_forbidden_page_explains_why(sales_client):
+    response = sales_client.get(reverse("web:audit"))
+    assert response.status_code == 403
+    assert "Only admins can read the audit log." in response.content.decode()
