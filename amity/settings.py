@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "ninja",  # serves its Swagger UI assets locally (no CDN)
     "django_htmx",
     "template_partials",
     "django_tasks",
@@ -155,6 +156,7 @@ AMITY_BASE_CURRENCY = os.environ.get("AMITY_BASE_CURRENCY", "USD")
 # --- static ---------------------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -23,7 +23,7 @@ from amity.core.customfields import clean_custom
 from amity.core.events import emit
 from amity.core.models import AuditAction, Tag
 from amity.core.normalize import clean_text, display_name, normalize_domain, normalize_email, normalize_phone
-from amity.core.permissions import can_delete, can_edit, require
+from amity.core.permissions import can_delete, can_edit, require, visible_to
 
 from .models import (
     Company,
@@ -111,7 +111,7 @@ def _items(value: Any, key: str) -> list[dict[str, Any]]:
     return result
 
 
-def _clean_emails(errors: Errors, value: Any, contact: Contact | None) -> list[dict[str, Any]]:
+def _clean_emails(errors: Errors, value: Any, contact: Contact | None, actor: Any = None) -> list[dict[str, Any]]:
     cleaned: list[dict[str, Any]] = []
     seen: set[str] = set()
     for item in _items(value, "email"):
@@ -132,7 +132,17 @@ def _clean_emails(errors: Errors, value: Any, contact: Contact | None) -> list[d
         taken = ContactEmail.objects.filter(email__in=[e["email"] for e in cleaned]).select_related("contact")
         if contact is not None:
             taken = taken.exclude(contact=contact)
+        taken = list(taken)
+        # Name and link the existing contact only to someone allowed to see it; others learn only that
+        # the address is in use (a customer exists once, but its existence is not revealed).
+        visible_ids = set(
+            visible_to(actor, Contact.objects.filter(pk__in=[r.contact_id for r in taken])).values_list("pk", flat=True)
+        ) if actor is not None else {r.contact_id for r in taken}
         for row in taken:
+            if row.contact_id not in visible_ids:
+                errors.add("emails", ValidationError(_("%(email)s is already in use by another contact."),
+                                                     code="duplicate_hidden", params={"email": row.email}))
+                continue
             errors.add(
                 "emails",
                 ValidationError(
@@ -216,7 +226,8 @@ def _clean_tags(value: Any) -> list[str]:
     return names
 
 
-def clean_contact_input(data: dict[str, Any], contact: Contact | None = None, partial: bool = False) -> dict[str, Any]:
+def clean_contact_input(data: dict[str, Any], contact: Contact | None = None, partial: bool = False,
+                        actor: Any = None) -> dict[str, Any]:
     """Validate and normalise contact input; raise ValidationError({field: [...]}) listing every problem."""
     errors = Errors()
     out: dict[str, Any] = {}
@@ -239,7 +250,7 @@ def clean_contact_input(data: dict[str, Any], contact: Contact | None = None, pa
     if "owner" in data:
         out["owner"] = data["owner"]
     if "emails" in data:
-        out["emails"] = _clean_emails(errors, data["emails"], contact)
+        out["emails"] = _clean_emails(errors, data["emails"], contact, actor)
     if "phones" in data:
         out["phones"] = _clean_phones(errors, data["phones"])
     if "tags" in data:
@@ -332,7 +343,7 @@ def _contact_state(contact: Contact) -> dict[str, Any]:
 @transaction.atomic
 def create_contact(*, actor: Any, data: dict[str, Any]) -> Contact:
     require(actor is None or can_edit(actor))
-    cleaned = clean_contact_input(data)
+    cleaned = clean_contact_input(data, actor=actor)
     contact = Contact()
     if "owner" not in cleaned and getattr(actor, "is_authenticated", False):
         cleaned["owner"] = actor
@@ -350,7 +361,7 @@ def create_contact(*, actor: Any, data: dict[str, Any]) -> Contact:
 @transaction.atomic
 def update_contact(*, actor: Any, contact: Contact, data: dict[str, Any], partial: bool = True) -> Contact:
     require(actor is None or can_edit(actor, contact))
-    cleaned = clean_contact_input(data, contact=contact, partial=partial)
+    cleaned = clean_contact_input(data, contact=contact, partial=partial, actor=actor)
     before = _contact_state(contact)
     _apply_contact(contact, cleaned)
     contact.save()

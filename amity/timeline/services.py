@@ -71,7 +71,7 @@ def add_note(*, actor: Any, body: str, contact: Contact | None = None, company: 
     ])
     emit("note.created", subject=note, actor=actor, contact_id=getattr(contact, "pk", None),
          company_id=getattr(target["company"], "pk", None),
-         payload={"interaction": str(note.uuid), "mentions": [u.pk for u in mentions]})
+         payload={"interaction": str(note.uuid), "mentions": [str(u.uuid) for u in mentions]})
     audit.record(AuditAction.CREATE, actor=actor, obj=note, changes={"body": body[:500], "about": about})
     return note
 
@@ -202,11 +202,11 @@ def set_task_done(*, actor: Any, task: Task, done: bool = True) -> Task:
 
 def send_mention_emails(event: Event) -> None:
     """Email each user mentioned in a note, once (``emailed_at`` guards against a redelivered event)."""
-    user_ids = event.payload.get("mentions") or []
-    if not user_ids:
+    user_uuids = event.payload.get("mentions") or []
+    if not user_uuids:
         return
     pending = Notification.objects.filter(
-        user_id__in=user_ids, kind="mention", emailed_at__isnull=True, created_at__gte=event.occurred_at -
+        user__uuid__in=user_uuids, kind="mention", emailed_at__isnull=True, created_at__gte=event.occurred_at -
         dt.timedelta(minutes=1),
     ).select_related("user")
     for notification in pending:
