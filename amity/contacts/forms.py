@@ -345,6 +345,8 @@ class CustomFieldForm(forms.Form):
                               widget=forms.Textarea(attrs={"rows": 4}),
                               help_text=gettext_lazy("One per line; needed for choice and multiple-choice fields."))
     required = forms.BooleanField(label=gettext_lazy("Required"), required=False)
+    show_in_list = forms.BooleanField(label=gettext_lazy("Show as a column in the list"), required=False,
+                                      initial=True)
     help_text = forms.CharField(label=gettext_lazy("Help text"), max_length=200, required=False)
     position = forms.IntegerField(label=gettext_lazy("Position"), required=False, min_value=0)
 
@@ -354,7 +356,7 @@ class CustomFieldForm(forms.Form):
             kwargs.setdefault("initial", {
                 "object_type": instance.object_type, "label": instance.label, "field_type": instance.field_type,
                 "choices": "\n".join(instance.choices), "required": instance.required,
-                "help_text": instance.help_text, "position": instance.position,
+                "show_in_list": instance.show_in_list, "help_text": instance.help_text, "position": instance.position,
             })
         super().__init__(*args, **kwargs)
         if instance is not None:

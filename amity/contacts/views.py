@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from amity.accounts.selectors import active_users
 from amity.core import audit, customfield_services
+from amity.core.customfields import display_value
 from amity.core.csvexport import counted_into_audit, csv_response
 from amity.core.models import AuditAction, CustomFieldType, Tag
 from amity.core.normalize import format_phone
@@ -163,8 +164,12 @@ def _list_page(request: HttpRequest, kind: str) -> HttpResponse:
         "object_type": kind,
         "list_url": reverse(spec["list_url"]),
     }
+    # Custom fields an admin marked "show as a list column" (definitions are one query per page).
+    columns = [d for d in filterset_definitions(filterset) if d.show_in_list]
+    context["custom_columns"] = columns
     for row in context["rows"]:
         row.phone_display = format_phone(row.phone)
+        row.custom_cells = [display_value(d, (row.custom or {}).get(d.key)) for d in columns]
     return render(request, spec["template"], context)
 
 

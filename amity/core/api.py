@@ -45,6 +45,7 @@ class CustomFieldOut(Schema):
     field_type: str = Field(json_schema_extra=enum_of(CustomFieldType.values))
     choices: list[str]
     required: bool
+    show_in_list: bool = Field(description="Shown as a column on the list page")
     help_text: str
     position: int
 
@@ -55,6 +56,7 @@ class CustomFieldIn(InputSchema):
     field_type: str = Field(json_schema_extra=enum_of(CustomFieldType.values))
     choices: list[str] | None = Field(None, description="For choice and multi_choice fields")
     required: bool | None = None
+    show_in_list: bool | None = None
     help_text: str | None = None
     position: int | None = None
 
@@ -65,6 +67,7 @@ class CustomFieldPatch(InputSchema):
     label: str | None = None
     choices: list[str] | None = None
     required: bool | None = None
+    show_in_list: bool | None = None
     help_text: str | None = None
     position: int | None = None
 
@@ -81,7 +84,8 @@ def custom_field_body(definition: CustomFieldDefinition) -> dict[str, Any]:
     return {
         "id": str(definition.uuid), "object_type": definition.object_type, "key": definition.key,
         "label": definition.label, "field_type": definition.field_type, "choices": list(definition.choices or []),
-        "required": definition.required, "help_text": definition.help_text, "position": definition.position,
+        "required": definition.required,
+        "show_in_list": definition.show_in_list, "help_text": definition.help_text, "position": definition.position,
     }
 
 

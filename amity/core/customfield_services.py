@@ -17,7 +17,8 @@ from amity.core.permissions import is_admin, require
 
 OBJECT_TYPES = ("contact", "company")
 CHOICE_TYPES = {CustomFieldType.CHOICE, CustomFieldType.MULTI_CHOICE}
-AUDITED = ["object_type", "key", "label", "field_type", "choices", "required", "help_text", "position"]
+AUDITED = ["object_type", "key", "label", "field_type", "choices", "required", "show_in_list", "help_text",
+           "position"]
 
 
 def _clean_choices(value: Any) -> list[str]:
@@ -72,6 +73,8 @@ def clean_definition_input(data: dict[str, Any], definition: CustomFieldDefiniti
         out["choices"] = choices if field_type in CHOICE_TYPES else []
     if "required" in data:
         out["required"] = bool(data["required"])
+    if "show_in_list" in data:
+        out["show_in_list"] = bool(data["show_in_list"])
     if "help_text" in data:
         out["help_text"] = clean_text(data["help_text"])[:200]
     if "position" in data and data["position"] not in (None, ""):

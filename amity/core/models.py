@@ -148,6 +148,7 @@ class CustomFieldDefinition(models.Model):
     field_type = models.CharField(_("type"), max_length=16, choices=CustomFieldType.choices)
     choices = models.JSONField(_("choices"), default=list, blank=True)
     required = models.BooleanField(_("required"), default=False)
+    show_in_list = models.BooleanField(_("show as a list column"), default=True)
     help_text = models.CharField(_("help text"), max_length=200, blank=True)
     position = models.PositiveIntegerField(default=0)
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

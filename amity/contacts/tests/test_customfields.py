@@ -87,3 +87,18 @@ def test_bad_values_are_refused_with_the_field_key(admin_user, field_type, raw):
     with pytest.raises(ValidationError) as exc:
         testing.make_contact(custom={"f": raw})
     assert "custom.f" in exc.value.message_dict
+
+
+def test_custom_fields_marked_for_the_list_are_columns_on_the_list_page(admin_client, admin_user):
+    from amity.core.customfield_services import create_definition
+    from amity.testing import make_contact
+
+    create_definition(actor=admin_user, data={"object_type": "contact", "label": "Loyalty tier",
+                                              "field_type": "choice", "choices": ["Gold", "Silver"]})
+    create_definition(actor=admin_user, data={"object_type": "contact", "label": "Internal memo",
+                                              "field_type": "text", "show_in_list": False})
+    make_contact(first_name="Goldie", custom={"loyalty_tier": "Gold", "internal_memo": "secret-ish"})
+    html = admin_client.get("/contacts/").content.decode()
+    assert "<th>Loyalty tier</th>" in html
+    assert "<td>Gold</td>" in html
+    assert "Internal memo" not in html.split("<thead>")[1].split("</thead>")[0]
