@@ -41,6 +41,12 @@ from .models import (
 CONTACT_TEXT_FIELDS = [
     "first_name", "last_name", "job_title", "source", "street", "city", "region", "postal_code",
 ]
+# What an update writes: a stale copy must never overwrite counters other services maintain concurrently
+# (lifetime_value, last_contacted_at).
+CONTACT_EDITABLE = [
+    *CONTACT_TEXT_FIELDS, "lifecycle_stage", "time_zone", "language", "country", "do_not_contact", "company", "owner",
+    "custom", "display_name", "email", "phone", "updated_at",
+]
 CONTACT_AUDITED = [
     "first_name", "last_name", "email", "phone", "company", "job_title", "owner", "lifecycle_stage", "source",
     "time_zone", "language", "street", "city", "region", "postal_code", "country", "do_not_contact", "custom",
@@ -364,7 +370,7 @@ def update_contact(*, actor: Any, contact: Contact, data: dict[str, Any], partia
     cleaned = clean_contact_input(data, contact=contact, partial=partial, actor=actor)
     before = _contact_state(contact)
     _apply_contact(contact, cleaned)
-    contact.save()
+    contact.save(update_fields=CONTACT_EDITABLE)
     _save_related(contact, cleaned)
     changes = audit.diff(before, _contact_state(contact))
     if changes:
@@ -506,7 +512,8 @@ def _apply_company(company: Company, data: dict[str, Any]) -> None:
     for field, value in data.items():
         if field != "tags":
             setattr(company, field, value)
-    company.save()
+    # An update writes only the columns a person edits, never counters maintained elsewhere.
+    company.save(update_fields=[*(f for f in data if f != "tags"), "updated_at"] if company.pk else None)
     if "tags" in data:
         company.tags.set(tags_by_name(data["tags"]))
 

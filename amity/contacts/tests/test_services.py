@@ -155,3 +155,25 @@ def test_saved_view_rejects_unknown_list():
     user = testing.make_user("sales")
     with pytest.raises(ValidationError):
         services.create_saved_view(actor=user, object_type="deal", name="X", query="")
+
+
+def test_an_edit_from_a_stale_copy_keeps_counters_other_services_updated(admin_user):
+    """Someone has the edit form open while a purchase and a call are recorded: saving must not undo them."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from amity.contacts.models import Contact
+    from amity.contacts.services import update_contact
+    from amity.testing import make_contact
+
+    contact = make_contact(first_name="Stale")
+    stale = Contact.objects.get(pk=contact.pk)
+    when = timezone.now() - dt.timedelta(hours=1)
+    Contact.objects.filter(pk=contact.pk).update(lifetime_value=Decimal("120.50"), last_contacted_at=when)
+    update_contact(actor=admin_user, contact=stale, data={"job_title": "Buyer"})
+    fresh = Contact.objects.get(pk=contact.pk)
+    assert fresh.job_title == "Buyer"
+    assert fresh.lifetime_value == Decimal("120.50")
+    assert fresh.last_contacted_at == when
