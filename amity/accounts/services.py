@@ -17,7 +17,7 @@ from amity.core.permissions import is_admin, require
 
 from .models import ApiToken, Notification, Role, Team, TokenScope, User
 
-TOKEN_PREFIX = "amy_"
+TOKEN_PREFIX = "amy_"  # noqa: S105 (a public prefix, not a secret)
 
 
 @transaction.atomic

@@ -45,7 +45,7 @@ def custom_field_name(key: str) -> str:
 
 
 def _owner_choices() -> list[tuple[str, str]]:
-    return [("", gettext_lazy("Unassigned")), *[(str(u.uuid), str(u)) for u in active_users()]]
+    return [("", gettext_lazy("Unassigned")), *[(str(u.uuid), str(u)) for u in active_users()]]  # type: ignore[list-item]
 
 
 def _custom_form_field(definition: CustomFieldDefinition) -> forms.Field:
@@ -93,8 +93,8 @@ class ServiceForm(forms.Form):
         initial = kwargs.pop("initial", None) or {}
         if instance is not None:
             initial = {**self.initial_from(instance), **initial}
-        super().__init__(*args, initial=initial, **kwargs)
-        self.fields["owner"].choices = _owner_choices()
+        super().__init__(*args, initial=initial, **kwargs)  # type: ignore[misc]
+        self.fields["owner"].choices = _owner_choices()  # type: ignore[attr-defined]
         if instance is None and "owner" not in initial:
             self.initial["owner"] = str(user.uuid)
         for definition in self.custom_definitions:
@@ -175,11 +175,11 @@ class ContactForm(ServiceForm):
         super().__init__(*args, **kwargs)
         current = self.initial.get("time_zone") or ""
         zones = COMMON_TIME_ZONES if current in COMMON_TIME_ZONES or not current else [current, *COMMON_TIME_ZONES]
-        self.fields["time_zone"].choices = [("", "—"), *[(z, z.replace("_", " ")) for z in zones]]
+        self.fields["time_zone"].choices = [("", "—"), *[(z, z.replace("_", " ")) for z in zones]]  # type: ignore[attr-defined]
         if self.is_bound:  # a zone typed through the API or an import stays selectable when the form comes back
             posted = self.data.get("time_zone")
             if posted and posted not in zones:
-                self.fields["time_zone"].choices.append((posted, posted))
+                self.fields["time_zone"].choices.append((posted, posted))  # type: ignore[attr-defined]
         for i in range(EMAIL_ROWS):
             self.fields[f"email_{i}"] = forms.CharField(label=_("Email"), required=False, max_length=254,
                                                         widget=forms.EmailInput(attrs={"autocomplete": "off"}))
@@ -222,14 +222,14 @@ class ContactForm(ServiceForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        company_name = (cleaned.get("company_name") or "").strip()
-        cleaned["company"] = None
+        company_name = (cleaned.get("company_name") or "").strip()  # type: ignore[union-attr]
+        cleaned["company"] = None  # type: ignore[index]
         if company_name:
-            cleaned["company"] = selectors.company_named(user=self.user, name=company_name)
-            if cleaned["company"] is None:
+            cleaned["company"] = selectors.company_named(user=self.user, name=company_name)  # type: ignore[index]
+            if cleaned["company"] is None:  # type: ignore[index]
                 self.add_error("company_name", _("There is no company named “%(name)s” that you can see. "
                                                  "Create it first, or pick one from the list.") % {"name": company_name})
-        return cleaned
+        return cleaned  # type: ignore[return-value]
 
     def _target(self, key: str, item: ValidationError) -> str | None:
         if key in {"emails", "phones"}:

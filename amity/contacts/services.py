@@ -138,7 +138,7 @@ def _clean_emails(errors: Errors, value: Any, contact: Contact | None, actor: An
         taken = ContactEmail.objects.filter(email__in=[e["email"] for e in cleaned]).select_related("contact")
         if contact is not None:
             taken = taken.exclude(contact=contact)
-        taken = list(taken)
+        taken = list(taken)  # type: ignore[assignment]
         # Name and link the existing contact only to someone allowed to see it; others learn only that
         # the address is in use (a customer exists once, but its existence is not revealed).
         visible_ids = set(
@@ -470,9 +470,8 @@ def clean_company_input(data: dict[str, Any], company: Company | None = None, pa
     for field in COMPANY_TEXT_FIELDS:
         if field in data:
             out[field] = clean_text(data[field])[: _max_length(Company, field)]
-    if not partial or "name" in data:
-        if not out.get("name"):
-            errors.add("name", _("A company needs a name."))
+    if (not partial or "name" in data) and not out.get("name"):
+        errors.add("name", _("A company needs a name."))
     if "domain" in data:
         try:
             out["domain"] = normalize_domain(data["domain"] or "")

@@ -23,8 +23,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from amity.accounts.selectors import active_users
 from amity.core import audit, customfield_services
-from amity.core.customfields import display_value
 from amity.core.csvexport import counted_into_audit, csv_response
+from amity.core.customfields import display_value
 from amity.core.models import AuditAction, CustomFieldType, Tag
 from amity.core.normalize import format_phone
 from amity.core.permissions import can_delete, can_edit, can_export, is_admin
@@ -218,7 +218,7 @@ def _export(request: HttpRequest, kind: str) -> HttpResponseBase:
     if kind == "contact":
         columns, queryset_of = CONTACT_COLUMNS, selectors.iter_contacts
     else:
-        columns, queryset_of = COMPANY_COLUMNS, _iter_companies
+        columns, queryset_of = COMPANY_COLUMNS, _iter_companies  # type: ignore[assignment]
     try:
         records = queryset_of(user=request.user, params=params)
         # Filters are validated when the query is built, before the first row is sent.
@@ -369,7 +369,7 @@ def _form_page(request: HttpRequest, kind: str, instance: Any = None) -> HttpRes
                 obj = (services.create_contact(actor=request.user, data=data) if instance is None else
                        services.update_contact(actor=request.user, contact=instance, data=data, partial=False))
             else:
-                obj = (services.create_company(actor=request.user, data=data) if instance is None else
+                obj = (services.create_company(actor=request.user, data=data) if instance is None else  # type: ignore[assignment]
                        services.update_company(actor=request.user, company=instance, data=data, partial=False))
         except ValidationError as exc:
             form.apply_service_errors(exc)

@@ -36,7 +36,7 @@ def _clean_choices(value: Any) -> list[str]:
 def _unique_key(object_type: str, label: str, exclude_pk: int | None = None) -> str:
     base = (slugify(label).replace("-", "_") or "field")[:60]
     taken = set(
-        CustomFieldDefinition.objects.filter(object_type=object_type, key__startswith=base)
+        CustomFieldDefinition.objects.filter(object_type=object_type, key__startswith=base)  # type: ignore[misc]
         .exclude(pk=exclude_pk).values_list("key", flat=True)
     )
     key, n = base, 2

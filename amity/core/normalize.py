@@ -27,7 +27,9 @@ def normalize_email(value: str) -> str:
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise ValidationError(_("“%(value)s” is not a valid email address: %(reason)s") % {"value": value, "reason": exc})
+        raise ValidationError(
+            _("“%(value)s” is not a valid email address: %(reason)s") % {"value": value, "reason": exc}
+        ) from None
     return result.normalized.lower()
 
 

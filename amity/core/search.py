@@ -101,6 +101,7 @@ def _sqlite_candidates(q: str, kinds: tuple[str, ...]) -> list[tuple[str, int, s
         return []
     placeholders = ",".join("%s" for _ in kinds)
     match = " ".join('"' + t.replace('"', '""') + '"*' for t in tokens)
+    # Only placeholders and constants are interpolated; every value is a bound parameter.
     sql = (
         "SELECT d.kind, d.obj_id, d.title, d.body FROM search_fts f JOIN core_searchdocument d ON d.id = f.rowid "
         f"WHERE search_fts MATCH %s AND d.kind IN ({placeholders}) LIMIT {CANDIDATES}"

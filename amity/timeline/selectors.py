@@ -131,7 +131,7 @@ def special_dates_today(*, user: Any, limit: int = 50) -> list[Any]:
     qs = visible_to(user, SpecialDate.objects.filter(q), via="contact__").select_related("contact")
     result = []
     for special in qs.order_by("kind", "contact__display_name")[:limit]:
-        special.years = (today.year - special.year) if special.year else None
+        special.years = (today.year - special.year) if special.year else None  # type: ignore[attr-defined]
         result.append(special)
     return result
 

@@ -54,7 +54,7 @@ def _page_url(obj: Any) -> str:
 def _page_object(request: HttpRequest, default: Any) -> Any:
     """The 360 or company page the action was taken on: a task or note of a contact also shows on its
     company's page, and that page's panels are the ones to refresh."""
-    url = request.htmx.current_url if request.htmx else request.META.get("HTTP_REFERER")
+    url = request.htmx.current_url if request.htmx else request.META.get("HTTP_REFERER")  # type: ignore[attr-defined]
     if not url:
         return default
     try:
@@ -77,7 +77,7 @@ def _context(request: HttpRequest, obj: Any, forms: dict[str, Any] | None = None
 def _refresh(request: HttpRequest, obj: Any, forms: dict[str, Any] | None = None, status: int = 200) -> HttpResponse:
     """After a quick action: htmx gets every panel of the page swapped out-of-band; a plain post is
     redirected on success and shown the whole page with the form's errors otherwise."""
-    if request.htmx:
+    if request.htmx:  # type: ignore[attr-defined]
         context = {**_context(request, obj, forms), "oob": True}
         return render(request, "timeline/_refresh.html", context)
     if forms and status != 200:
@@ -158,7 +158,7 @@ def task_done(request: HttpRequest, uuid: Any) -> HttpResponse:
     _require_edit(request)
     services.set_task_done(actor=request.user, task=task, done=request.POST.get("done", "1") != "0")
     if request.POST.get("panel") == "my_day" or (task.contact_id is None and task.company_id is None):
-        if request.htmx:
+        if request.htmx:  # type: ignore[attr-defined]
             return render(request, "timeline/_my_day_tasks.html", presenters.my_day_context(request))
         return redirect("timeline:my_day")
     return _refresh(request, _page_object(request, task.contact or task.company))
@@ -174,7 +174,7 @@ def delete_interaction(request: HttpRequest, uuid: Any) -> HttpResponse:
         services.delete_interaction(actor=request.user, interaction=interaction)
     except ValidationError as exc:
         raise PermissionDenied("; ".join(exc.messages)) from exc
-    if not request.htmx:
+    if not request.htmx:  # type: ignore[attr-defined]
         messages.success(request, _("Deleted."))
     return _refresh(request, _page_object(request, obj))
 

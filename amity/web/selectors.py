@@ -102,13 +102,13 @@ def recent_activity(user: Any, limit: int = 15) -> list[Event]:
     ids = {e.contact_id for e in events}
     if not ids:
         return []
-    contacts = {c.pk: c for c in contact_selectors.contacts_for(user).filter(pk__in=ids)
+    contacts = {c.pk: c for c in contact_selectors.contacts_for(user).filter(pk__in=ids)  # type: ignore[misc]
                 .only("id", "uuid", "display_name", "email", "lifecycle_stage", "owner_id")}
     shown = []
     for event in events:
-        contact = contacts.get(event.contact_id)
+        contact = contacts.get(event.contact_id)  # type: ignore[arg-type]
         if contact is not None:
-            event.contact = contact
+            event.contact = contact  # type: ignore[attr-defined]
             shown.append(event)
             if len(shown) == limit:
                 break
@@ -153,7 +153,7 @@ def audit_page(params: Mapping[str, Any], limit: int = AUDIT_PAGE_SIZE) -> Page[
         raise ValidationError(errors)
     page = keyset_page(qs.select_related("actor"), AUDIT_ORDER, params.get("cursor") or None, limit, count=False)
     for entry in page.items:
-        entry.change_rows = change_rows(entry)
+        entry.change_rows = change_rows(entry)  # type: ignore[attr-defined]
     return page
 
 

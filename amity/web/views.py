@@ -92,7 +92,7 @@ def _safe_local_url(url: str) -> str:
 def notifications(request: HttpRequest) -> HttpResponse:
     items = account_selectors.recent_notifications(request.user, limit=50)
     for item in items:
-        item.safe_url = _safe_local_url(item.url)
+        item.safe_url = _safe_local_url(item.url)  # type: ignore[attr-defined]
     return render(request, "web/notifications.html", {
         "notifications": items,
         "has_unread": any(n.read_at is None for n in items),

@@ -66,7 +66,7 @@ def _field_label(name: str) -> str:
     from amity.contacts.models import Contact
 
     try:
-        return str(Contact._meta.get_field(name).verbose_name)
+        return str(Contact._meta.get_field(name).verbose_name)  # type: ignore[union-attr]
     except Exception:  # emails, phones, birthday… are not model fields
         return name.replace("_", " ")
 
