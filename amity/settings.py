@@ -243,7 +243,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # django-tasks-db logs every idle poll at INFO; our worker logs what matters.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "django_tasks_db": {"level": "WARNING"}},
 }
 
 NINJA_PAGINATION_MAX_LIMIT = 200
