@@ -51,6 +51,10 @@ from amity.timeline.models import Interaction, Task
 ADMIN_EMAIL = "admin@example.com"
 URL = "http://127.0.0.1:8000/"
 CHUNK = 10_000
+# Rows are committed every COMMIT_CONTACTS contacts: with random-keyed indexes (uuid, email, name…) each commit
+# rewrites most index pages, so fewer, larger transactions write far less (SQLite keeps them in a big cache).
+COMMIT_CONTACTS = 100_000
+LOAD_CACHE_KIB = 3 * 1024 * 1024
 INSERT_BATCH = 4_000
 
 # --- the people who use the workspace -------------------------------------------------------------------------
@@ -351,7 +355,8 @@ class Writer:
         return self._sql[key]
 
     def write(self, chunk: Chunk) -> None:
-        with transaction.atomic(), connection.cursor() as cursor:
+        """Insert a chunk's rows (inside the caller's transaction)."""
+        with connection.cursor() as cursor:
             for key, rows in chunk:
                 if not rows:
                     continue
@@ -376,23 +381,43 @@ def _next_id(model: type[models.Model]) -> int:
     return (top or 0) + 1
 
 
+# The SQLite search engine (core.search.SQLITE_SETUP): two FTS5 indexes fed by an insert trigger.
+FTS_TABLES = ("search_fts", "search_trigram")
+FTS_INSERT_TRIGGER = "searchdoc_ai"
+
+
 @contextmanager
-def _fast_load() -> Iterator[None]:
+def _fast_load(progress: Callable[[str], None]) -> Iterator[None]:
     """During the load: no per-query SQL logging (with DEBUG on, Django formats every parameter of every batch)
     and, on SQLite outside a transaction, no fsync per commit, no per-row foreign-key lookups (the ids are
-    consistent by construction) and a bigger page cache. The settings' values are restored afterwards."""
+    consistent by construction) and a bigger page cache. The settings' values are restored afterwards.
+
+    On SQLite the full-text indexes are also rebuilt once at the end instead of row by row from the insert
+    trigger: a bulk rebuild is about five times faster (1.7 s against 8.4 s for 114,000 documents)."""
     debug = settings.DEBUG
     settings.DEBUG = False
     tuned = connection.vendor == "sqlite" and not connection.in_atomic_block
+    rebuild = False
     if tuned:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA synchronous=OFF")
             cursor.execute("PRAGMA foreign_keys=OFF")
-            cursor.execute("PRAGMA cache_size=-1048576")
+            cursor.execute(f"PRAGMA cache_size=-{LOAD_CACHE_KIB}")
+            cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = %s", [FTS_INSERT_TRIGGER])
+            rebuild = cursor.fetchone() is not None
+            if rebuild:
+                cursor.execute(f"DROP TRIGGER {FTS_INSERT_TRIGGER}")
     try:
         yield
     finally:
         settings.DEBUG = debug
+        if rebuild:
+            progress("  indexing for search…")
+            with transaction.atomic(), connection.cursor() as cursor:
+                for table in FTS_TABLES:
+                    cursor.execute(f"INSERT INTO {table}({table}) VALUES ('rebuild')")  # noqa: S608
+                for statement in search.SQLITE_SETUP:  # puts the trigger back (IF NOT EXISTS)
+                    cursor.execute(statement)
         if tuned:
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA synchronous=FULL")
@@ -497,6 +522,7 @@ class DemoBuilder:
         self.people = people
         self.flavour = flavour
         self.ids = dict(first_ids)
+        self.first_company = first_ids["company"]
         self.phones = PhoneMaker(self.rng)
         self.now = timezone.now().astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)
         self.today = timezone.localdate()
@@ -546,6 +572,12 @@ class DemoBuilder:
 
     def ago(self, days: float) -> dt.datetime:
         return self.now - dt.timedelta(seconds=int(self.rng.random() * days * 86400))
+
+    def nth_of(self, n: int, total: int, days: float) -> dt.datetime:
+        """When the n-th of ``total`` records made over the last ``days`` days was created: in id order, as in a
+        real workspace (which also keeps the date indexes append-only while loading)."""
+        spacing = days * 86400 / max(total, 1)
+        return self.now - dt.timedelta(seconds=int(days * 86400 - (n + self.rng.random()) * spacing))
 
     def unique_email(self, local: str, domain: str) -> str:
         email = f"{local}@{domain}".lower()
@@ -605,7 +637,7 @@ class DemoBuilder:
                     domain = f"{base}{pk}.{TLD[country]}"
             self.used_domains.add(domain)
             phone = self.phones.make(country, mobile=False)[0] if rng.random() < 0.6 else ""
-            created = self.ago(5 * 365)
+            created = self.nth_of(pk - self.first_company, self.n_companies, 5 * 365)
             updated = self.since(created) if rng.random() < 0.3 else created
             owner = rng.choice(owners)
             street = f"{rng.randrange(1, 400)} {rng.choice(STREETS.get(country, STREETS['default']))}"
@@ -669,7 +701,7 @@ class DemoBuilder:
             stage = self.pick(STAGES, self.stage_cum)
             source = self.pick(SOURCES, self.source_cum)
             owner = rng.choice(people.owner_pool)
-            created = self.ago(3 * 365)
+            created = self.nth_of(i, self.n_contacts, 3 * 365)
             # Emails (work address at the company's domain or a personal one; some have both) and phones.
             contact_emails: list[tuple[str, str]] = []
             if rng.random() < 0.97:
@@ -855,19 +887,27 @@ def build_demo(*, contacts: int = 2000, companies: int | None = None, seed: int 
     if parallel is None:
         parallel = contacts >= PARALLEL_FROM and not connection.in_atomic_block
     writer = Writer()
-    started_writing = time.monotonic()
-    with _fast_load():
-        contacts_done, contacts_started = 0, None
-        for message, chunk in _chunks(builder, parallel):
-            writer.write(chunk)
-            rate = ""
-            if chunk[0][0] == "contact":
-                contacts_started = contacts_started or started_writing
-                contacts_done += len(chunk[0][1])
-                rate = f" ({contacts_done / max(time.monotonic() - contacts_started, 0.001):,.0f}/s)"
-            started_writing = time.monotonic()
-            progress(f"{message}{rate}  [{time.monotonic() - started:.0f} s]")
-        writer.finish()
+    chunks = _chunks(builder, parallel)
+    contacts_done, contacts_started = 0, 0.0
+    with _fast_load(progress):
+        finished = False
+        while not finished:
+            with transaction.atomic():
+                in_transaction = 0
+                for message, chunk in chunks:
+                    writer.write(chunk)
+                    rate = ""
+                    if chunk[0][0] == "contact":
+                        contacts_started = contacts_started or time.monotonic()
+                        contacts_done += len(chunk[0][1])
+                        in_transaction += len(chunk[0][1])
+                        rate = f" ({contacts_done / max(time.monotonic() - contacts_started, 0.001):,.0f}/s)"
+                    progress(f"{message}{rate}  [{time.monotonic() - started:.0f} s]")
+                    if in_transaction >= COMMIT_CONTACTS:
+                        break
+                else:
+                    finished = True
+                    writer.finish()
     return DemoResult(admin_password=admin_password, counts=writer.counts, seconds=time.monotonic() - started)
 
 
@@ -896,8 +936,9 @@ def add_history(contact: Contact, *, entries: int, seed: int = 7) -> int:
         builder.event(events, "note.created" if kind == "note" else f"{kind}.logged", when, author, "interaction",
                       iid, contact.pk, contact.company_id, payload)
     writer = Writer()
-    writer.write([("interaction", interactions), ("event", events)])
-    writer.finish()
+    with transaction.atomic():
+        writer.write([("interaction", interactions), ("event", events)])
+        writer.finish()
     return entries
 
 

@@ -167,3 +167,18 @@ def test_demo_if_empty_on_an_empty_workspace_builds_it(db):
     output = run_demo("--if-empty", "--contacts", "8", "--companies", "4")
     assert Contact.objects.count() == 8 and Company.objects.count() == 4
     assert PASSWORD_LINE.search(output)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_bulk_load_path_indexes_search_and_keeps_the_trigger():
+    """Outside a transaction (the real command) rows are generated in a second process and, on SQLite, the
+    search index is rebuilt once at the end; afterwards the services index new records as usual."""
+    from amity.core import demo
+
+    result = demo.build_demo(contacts=30, companies=6, parallel=True)
+    assert result.admin_password and Contact.objects.count() == 30
+    admin = User.objects.get(email="admin@example.com")
+    contact = Contact.objects.order_by("id").last()
+    assert contact.pk in {h.obj.pk for h in search.search(admin, contact.display_name, limit=50)}
+    added = testing.make_contact(first_name="Zebulon", last_name="Quixote")
+    assert added.pk in {h.obj.pk for h in search.search(admin, "Zebulon Quix")}
