@@ -17,7 +17,7 @@ from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy  # not aliased: makemessages only knows the real name
 
 from amity.contacts import selectors as contact_selectors
 from amity.contacts.models import Company, Contact, LifecycleStage, SpecialDateKind
@@ -36,8 +36,9 @@ KIND_ICONS = {
     "social": "chat", "in_store": "store",
 }
 EXTRA_FIELD_LABELS = {
-    "tags": _lazy("Tags"), "emails": _lazy("Emails"), "phones": _lazy("Phones"), "birthday": _lazy("Birthday"),
-    "special_dates": _lazy("Special dates"), "custom": _lazy("Custom fields"),
+    "tags": gettext_lazy("Tags"), "emails": gettext_lazy("Emails"), "phones": gettext_lazy("Phones"),
+    "birthday": gettext_lazy("Birthday"), "special_dates": gettext_lazy("Special dates"),
+    "custom": gettext_lazy("Custom fields"),
 }
 
 
@@ -166,8 +167,9 @@ def describe(event: Any, user: Any) -> Entry:
 # --- filter chips ----------------------------------------------------------------------------------------------
 
 CHIP_LABELS = {
-    "notes": _lazy("Notes"), "calls": _lazy("Calls"), "emails": _lazy("Emails"), "meetings": _lazy("Meetings"),
-    "chats": _lazy("Chats"), "tasks": _lazy("Tasks"), "changes": _lazy("Changes"),
+    "notes": gettext_lazy("Notes"), "calls": gettext_lazy("Calls"), "emails": gettext_lazy("Emails"),
+    "meetings": gettext_lazy("Meetings"), "chats": gettext_lazy("Chats"), "tasks": gettext_lazy("Tasks"),
+    "changes": gettext_lazy("Changes"),
 }
 
 
