@@ -255,6 +255,17 @@ def template_messages() -> set[tuple[str | None, str]]:
     return found
 
 
+def test_translation_functions_keep_names_makemessages_knows():
+    """xgettext finds _("…") and gettext_lazy("…") but not gettext_lazy imported as, say, _lazy."""
+    renamed = []
+    for path in _source_files("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation":
+                renamed += [f"{path.relative_to(AMITY)}: {a.name} as {a.asname}" for a in node.names
+                            if a.asname and a.asname not in GETTEXT_FUNCTIONS]
+    assert renamed == []
+
+
 def test_every_marked_string_in_the_code_is_in_the_catalogue(catalogue):
     known = {(e.get("msgctxt"), e["msgid"]) for e in catalogue}
     in_code = python_messages() | template_messages()
