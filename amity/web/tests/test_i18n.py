@@ -58,6 +58,14 @@ def test_chinese_user_sees_chinese_navigation_and_home(chinese_client):
 
 
 @pytest.mark.django_db
+def test_home_greeting_and_date_follow_chinese_conventions(chinese_client):
+    body = page(chinese_client, reverse("web:home"))
+
+    assert re.search(r"(早上好|下午好|晚上好)，王芳", body)
+    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 星期[一二三四五六日]", body)
+
+
+@pytest.mark.django_db
 def test_chinese_user_sees_chinese_contact_list(chinese_client):
     make_contact(first_name="Li", last_name="Lei", lifecycle_stage="lead")
 
@@ -233,6 +241,7 @@ def python_messages() -> set[tuple[str | None, str]]:
 
 TRANSLATE_TAG = re.compile(
     r"""{%\s*(?:translate|trans)\s+(?P<q>["'])(?P<msg>.*?)(?P=q)(?:\s+context\s+(?P<cq>["'])(?P<ctx>.*?)(?P=cq))?""")
+TRANSLATED_LITERAL = re.compile(r"""\b_\((?P<q>["'])(?P<msg>.*?)(?P=q)\)""")  # {{ day|date:_("l, j F Y") }}
 BLOCK_TAG = re.compile(r"{%\s*(?:blocktranslate|blocktrans)\b(?P<args>.*?)%}(?P<body>.*?){%\s*(?:plural|endblocktranslate|endblocktrans)\s*%}",
                        re.S)
 
@@ -245,6 +254,8 @@ def template_messages() -> set[tuple[str | None, str]]:
         text = path.read_text(encoding="utf-8")
         for m in TRANSLATE_TAG.finditer(text):
             found.add((m.group("ctx"), m.group("msg").replace("%", "%%")))
+        for m in TRANSLATED_LITERAL.finditer(text):
+            found.add((None, m.group("msg")))
         for m in BLOCK_TAG.finditer(text):
             body = m.group("body").replace("%", "%%")
             body = re.sub(r"{{\s*(\w+)\s*}}", r"%(\1)s", body)
