@@ -17,6 +17,7 @@ from django.contrib.auth.forms import (
 )
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from . import selectors
 from .models import Theme, TokenScope, User, Visibility
@@ -111,7 +112,7 @@ class AmityPasswordChangeForm(PasswordChangeForm):
 
 
 class ProfileForm(forms.Form):
-    full_name = forms.CharField(label=_("Name"), max_length=150,
+    full_name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=150,
                                 error_messages={"required": _("Your name cannot be empty.")},
                                 widget=forms.TextInput(attrs={"autocomplete": "name"}))
     time_zone = forms.CharField(
@@ -139,7 +140,7 @@ class TokenForm(forms.Form):
 
 class InviteUserForm(forms.Form):
     email = forms.CharField(label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
-    full_name = forms.CharField(label=_("Name"), max_length=150)
+    full_name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=150)
     role = forms.ModelChoiceField(label=_("Role"), queryset=selectors.roles(), empty_label=None)
     team = forms.ModelChoiceField(label=_("Team"), queryset=selectors.teams(), required=False,
                                   empty_label=_("No team"))
