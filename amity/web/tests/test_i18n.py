@@ -71,7 +71,7 @@ def test_chinese_user_sees_chinese_contact_list(chinese_client):
 
     body = page(chinese_client, reverse("contacts:list"))
 
-    for text in ("新建联系人", "导出 CSV", "生命周期阶段", "负责人", "线索", "1 位联系人"):
+    for text in ("新建联系人", "导出 CSV", "生命周期阶段", "负责人", "线索", "1 位联系人", "姓名"):
         assert text in body, text
     assert "New contact" not in body
 
@@ -92,7 +92,7 @@ def test_chinese_user_sees_chinese_contact_360(chinese_client):
 def test_chinese_user_sees_chinese_settings(chinese_client):
     body = page(chinese_client, reverse("accounts:settings"))
 
-    for text in ("个人资料", "时区", "语言", "保存设置", "修改密码", "API 令牌"):
+    for text in ("个人资料", "姓名", "时区", "语言", "保存设置", "修改密码", "API 令牌"):
         assert text in body, text
     assert "简体中文" in body  # the language picker names each language in itself
 
