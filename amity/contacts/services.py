@@ -420,37 +420,49 @@ def archive_preference(*, actor: Any, preference: Preference) -> Preference:
 
 # --- bulk actions --------------------------------------------------------------------------------------------
 
+def _record_writers(record: Contact | Company) -> tuple[Any, Any]:
+    """The update and delete services for a contact or a company (bulk actions serve both)."""
+    if isinstance(record, Company):
+        return (lambda actor, data: update_company(actor=actor, company=record, data=data),
+                lambda actor: delete_company(actor=actor, company=record))
+    return (lambda actor, data: update_contact(actor=actor, contact=record, data=data),
+            lambda actor: delete_contact(actor=actor, contact=record))
+
+
 @transaction.atomic
-def bulk_tag(*, actor: Any, contacts: Iterable[Contact], tag_names: list[str]) -> int:
+def bulk_tag(*, actor: Any, records: Iterable[Contact | Company], tag_names: list[str]) -> int:
+    """Add tags to each record (contacts or companies), audited per record like a single edit."""
     require(can_edit(actor))
     tags = tags_by_name(_clean_tags(tag_names))
     if not tags:
         raise ValidationError({"tags": [_("Name at least one tag.")]})
     count = 0
-    for contact in contacts:
-        update_contact(actor=actor, contact=contact,
-                       data={"tags": sorted({*contact.tags.values_list("name", flat=True), *[t.name for t in tags]})})
+    for record in records:
+        update, _delete = _record_writers(record)
+        update(actor, {"tags": sorted({*record.tags.values_list("name", flat=True), *[t.name for t in tags]})})
         count += 1
     return count
 
 
 @transaction.atomic
-def bulk_assign(*, actor: Any, contacts: Iterable[Contact], owner: Any) -> int:
+def bulk_assign(*, actor: Any, records: Iterable[Contact | Company], owner: Any) -> int:
     require(can_edit(actor))
     count = 0
-    for contact in contacts:
-        update_contact(actor=actor, contact=contact, data={"owner": owner})
+    for record in records:
+        update, _delete = _record_writers(record)
+        update(actor, {"owner": owner})
         count += 1
     return count
 
 
 @transaction.atomic
-def bulk_delete(*, actor: Any, contacts: Iterable[Contact]) -> int:
+def bulk_delete(*, actor: Any, records: Iterable[Contact | Company]) -> int:
     if not can_delete(actor):
         raise PermissionDenied(_("Your role cannot delete records."))
     count = 0
-    for contact in contacts:
-        delete_contact(actor=actor, contact=contact)
+    for record in records:
+        _update, delete = _record_writers(record)
+        delete(actor)
         count += 1
     return count
 
@@ -552,41 +564,6 @@ def delete_company(*, actor: Any, company: Company) -> None:
     emit("company.deleted", subject=company, actor=actor, payload={"name": company.name})
     search.remove("company", company.pk)
     company.delete()
-
-
-@transaction.atomic
-def bulk_tag_companies(*, actor: Any, companies: Iterable[Company], tag_names: list[str]) -> int:
-    require(can_edit(actor))
-    tags = tags_by_name(_clean_tags(tag_names))
-    if not tags:
-        raise ValidationError({"tags": [_("Name at least one tag.")]})
-    count = 0
-    for company in companies:
-        names = {*company.tags.values_list("name", flat=True), *[t.name for t in tags]}
-        update_company(actor=actor, company=company, data={"tags": sorted(names)})
-        count += 1
-    return count
-
-
-@transaction.atomic
-def bulk_assign_companies(*, actor: Any, companies: Iterable[Company], owner: Any) -> int:
-    require(can_edit(actor))
-    count = 0
-    for company in companies:
-        update_company(actor=actor, company=company, data={"owner": owner})
-        count += 1
-    return count
-
-
-@transaction.atomic
-def bulk_delete_companies(*, actor: Any, companies: Iterable[Company]) -> int:
-    if not can_delete(actor):
-        raise PermissionDenied(_("Your role cannot delete records."))
-    count = 0
-    for company in companies:
-        delete_company(actor=actor, company=company)
-        count += 1
-    return count
 
 
 # --- saved views -----------------------------------------------------------------------------------------------

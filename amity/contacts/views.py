@@ -286,16 +286,14 @@ def _bulk(request: HttpRequest, kind: str) -> HttpResponse:
     try:
         if action == "tag":
             tag = request.POST.get("tag", "")
-            count = (services.bulk_tag(actor=request.user, contacts=records, tag_names=[tag]) if kind == "contact"
-                     else services.bulk_tag_companies(actor=request.user, companies=records, tag_names=[tag]))
+            count = services.bulk_tag(actor=request.user, records=records, tag_names=[tag])
             messages.success(request, _("Tagged %(count)s records with “%(tag)s”.") % {"count": count, "tag": tag})
         elif action == "assign":
             owner_uuid = request.POST.get("owner", "")
             owner = active_users().filter(uuid=owner_uuid).first() if _is_uuid(owner_uuid) else None
             if owner_uuid and owner is None:
                 raise ValidationError({"owner": [_("Choose an active user.")]})
-            count = (services.bulk_assign(actor=request.user, contacts=records, owner=owner) if kind == "contact"
-                     else services.bulk_assign_companies(actor=request.user, companies=records, owner=owner))
+            count = services.bulk_assign(actor=request.user, records=records, owner=owner)
             messages.success(request, _("Assigned %(count)s records to %(owner)s.") % {
                 "count": count, "owner": owner or _("nobody")})
         elif action == "delete":
@@ -305,8 +303,7 @@ def _bulk(request: HttpRequest, kind: str) -> HttpResponse:
                     "next": back, "object_type": kind,
                     "action_url": reverse("contacts:bulk" if kind == "contact" else "contacts:company_bulk"),
                 })
-            count = (services.bulk_delete(actor=request.user, contacts=records) if kind == "contact"
-                     else services.bulk_delete_companies(actor=request.user, companies=records))
+            count = services.bulk_delete(actor=request.user, records=records)
             messages.success(request, _("Deleted %(count)s records.") % {"count": count})
         else:
             messages.error(request, _("Choose an action."))

@@ -131,13 +131,13 @@ def test_company_needs_a_name():
 def test_bulk_company_actions(admin_user, sales_user):
     a = testing.make_company(owner=admin_user)
     b = testing.make_company(owner=admin_user)
-    assert services.bulk_tag_companies(actor=admin_user, companies=[a, b], tag_names=["partner"]) == 2
-    assert services.bulk_assign_companies(actor=admin_user, companies=[a], owner=sales_user) == 1
+    assert services.bulk_tag(actor=admin_user, records=[a, b], tag_names=["partner"]) == 2
+    assert services.bulk_assign(actor=admin_user, records=[a], owner=sales_user) == 1
     a.refresh_from_db()
     assert a.owner == sales_user and b.tags.filter(name="partner").exists()
     with pytest.raises(PermissionDenied):
-        services.bulk_delete_companies(actor=sales_user, companies=[a])
-    assert services.bulk_delete_companies(actor=admin_user, companies=[a, b]) == 2
+        services.bulk_delete(actor=sales_user, records=[a])
+    assert services.bulk_delete(actor=admin_user, records=[a, b]) == 2
 
 
 def test_saved_view_drops_cursor_and_only_owner_deletes(admin_user, sales_user):
