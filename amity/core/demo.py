@@ -895,10 +895,12 @@ def build_demo(*, contacts: int = 2000, companies: int | None = None, seed: int 
             with transaction.atomic():
                 in_transaction = 0
                 for message, chunk in chunks:
+                    is_contacts = chunk[0][0] == "contact"
+                    if is_contacts and not contacts_started:
+                        contacts_started = time.monotonic()
                     writer.write(chunk)
                     rate = ""
-                    if chunk[0][0] == "contact":
-                        contacts_started = contacts_started or time.monotonic()
+                    if is_contacts:
                         contacts_done += len(chunk[0][1])
                         in_transaction += len(chunk[0][1])
                         rate = f" ({contacts_done / max(time.monotonic() - contacts_started, 0.001):,.0f}/s)"
