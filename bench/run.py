@@ -265,8 +265,8 @@ def report(results: dict[str, Any]) -> None:
                       for v in results["rss_mb"].values())
     print(f"web worker RSS: {parts} (target < {RSS_TARGET_MB:.0f} MB: {'yes' if worst < RSS_TARGET_MB else 'NO'})")
     build_s = results["data"]["build_seconds"]
-    print(f"demo build: {build_s:.0f} s for {results['data']['contacts']:,} contacts "
-          f"(target < {BUILD_TARGET_S:.0f} s for 1M: {'yes' if build_s < BUILD_TARGET_S else 'NO'})")
+    verdict = ("yes" if build_s < BUILD_TARGET_S else "NO") if CONTACTS >= 1_000_000 else "n/a below 1M"
+    print(f"demo build: {build_s:.0f} s for {CONTACTS:,} contacts (target < {BUILD_TARGET_S:.0f} s for 1M: {verdict})")
     print(f"results: {RESULTS / 'latest.json'}")
 
 
