@@ -63,10 +63,11 @@ def _query_without(params: QueryDict, *names: str) -> str:
     return urlencode([(k, v) for k, values in params.lists() for v in values if k not in names and v != ""])
 
 
-def _filter_controls(filterset: Any, params: QueryDict, request: HttpRequest) -> list[dict[str, Any]]:
+def _filter_controls(filterset: Any, params: QueryDict, request: HttpRequest,
+                     users: list[Any]) -> list[dict[str, Any]]:
     """Everything the filter bar renders, one entry per filter, in the FilterSet's order."""
     definitions = {f"custom.{d.key}": d for d in filterset_definitions(filterset)}
-    owners = [("me", _("Me")), ("none", _("Unassigned")), *[(str(u.uuid), str(u)) for u in active_users()]]
+    owners = [("me", _("Me")), ("none", _("Unassigned")), *[(str(u.uuid), str(u)) for u in users]]
     controls = []
     for f in filterset.all_filters():
         if f.name == "company":  # set from a company's page; shown as a chip, not typed as a UUID
@@ -135,7 +136,8 @@ def _list_page(request: HttpRequest, kind: str) -> HttpResponse:
     except ValidationError as exc:
         # A bad filter value (typed into the URL, or a saved view whose field was removed) is explained, not fatal.
         errors = exc.message_dict
-    controls = _filter_controls(filterset, params, request)
+    users = list(active_users())
+    controls = _filter_controls(filterset, params, request, users)
     labels = {c["name"]: str(c["label"]) for c in controls}
     labels.update({"sort": _("Sort"), "cursor": _("Page"), "limit": _("Rows per page"), "company": _("Company")})
     base_query = _query_without(request.GET, "cursor")
@@ -157,7 +159,7 @@ def _list_page(request: HttpRequest, kind: str) -> HttpResponse:
         "current_query": current_query,
         "saved_views": views,
         "active_view": next((v for v in views if v.query == current_query and current_query), None),
-        "owners": active_users(),
+        "owners": users,
         "can_edit": can_edit(request.user),
         "can_delete": can_delete(request.user),
         "can_export": can_export(request.user),

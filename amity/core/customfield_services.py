@@ -11,6 +11,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from amity.core import audit
+from amity.core.customfields import forget_definitions
 from amity.core.models import AuditAction, CustomFieldDefinition, CustomFieldType
 from amity.core.normalize import clean_text
 from amity.core.permissions import is_admin, require
@@ -96,6 +97,7 @@ def create_definition(*, actor: Any, data: dict[str, Any]) -> CustomFieldDefinit
         last = CustomFieldDefinition.objects.filter(object_type=cleaned["object_type"]).aggregate(m=Max("position"))
         cleaned["position"] = (last["m"] or 0) + 1
     definition = CustomFieldDefinition.objects.create(**cleaned)
+    forget_definitions()
     audit.record(AuditAction.CREATE, actor=actor, obj=definition, changes=audit.snapshot(definition, AUDITED))
     return definition
 
@@ -109,6 +111,7 @@ def update_definition(*, actor: Any, definition: CustomFieldDefinition, data: di
     for field, value in cleaned.items():
         setattr(definition, field, value)
     definition.save()
+    forget_definitions()
     changes = audit.diff(before, audit.snapshot(definition, AUDITED))
     if changes:
         audit.record(AuditAction.UPDATE, actor=actor, obj=definition, changes=changes)
@@ -121,6 +124,7 @@ def delete_definition(*, actor: Any, definition: CustomFieldDefinition) -> None:
     require(is_admin(actor), _("Only administrators manage custom fields."))
     audit.record(AuditAction.DELETE, actor=actor, obj=definition, changes=audit.snapshot(definition, AUDITED))
     definition.delete()
+    forget_definitions()
 
 
 def definitions_by_type() -> dict[str, list[CustomFieldDefinition]]:

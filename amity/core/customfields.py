@@ -6,6 +6,8 @@ Any object with a ``custom`` JSONField reuses this module by passing its ``objec
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -19,8 +21,36 @@ TRUE_WORDS = {"1", "true", "yes", "y", "on", "是"}
 FALSE_WORDS = {"0", "false", "no", "n", "off", "否", ""}
 
 
+# Filters, forms, columns and validation all read the definitions; within one request they are loaded once.
+_request_memo: ContextVar[dict[str, list[CustomFieldDefinition]] | None] = ContextVar("custom_fields", default=None)
+
+
 def definitions(object_type: str) -> list[CustomFieldDefinition]:
-    return list(CustomFieldDefinition.objects.filter(object_type=object_type))
+    memo = _request_memo.get()
+    if memo is None:
+        return list(CustomFieldDefinition.objects.filter(object_type=object_type))
+    if object_type not in memo:
+        memo[object_type] = list(CustomFieldDefinition.objects.filter(object_type=object_type))
+    return memo[object_type]
+
+
+def forget_definitions() -> None:
+    """Called after a definition changes, so the rest of the request sees the change."""
+    memo = _request_memo.get()
+    if memo is not None:
+        memo.clear()
+
+
+class DefinitionsPerRequestMiddleware:
+    def __init__(self, get_response: Callable[[Any], Any]):
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        token = _request_memo.set({})
+        try:
+            return self.get_response(request)
+        finally:
+            _request_memo.reset(token)
 
 
 def clean_value(definition: CustomFieldDefinition, raw: Any) -> Any:

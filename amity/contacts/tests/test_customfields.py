@@ -102,3 +102,17 @@ def test_custom_fields_marked_for_the_list_are_columns_on_the_list_page(admin_cl
     assert "<th>Loyalty tier</th>" in html
     assert "<td>Gold</td>" in html
     assert "Internal memo" not in html.split("<thead>")[1].split("</thead>")[0]
+
+
+def test_the_list_page_reads_custom_field_definitions_once(admin_client, admin_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from amity.core.customfield_services import create_definition
+
+    create_definition(actor=admin_user, data={"object_type": "contact", "label": "Tier", "field_type": "text"})
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get("/contacts/?custom.tier=gold")
+    assert response.status_code == 200
+    reads = [q["sql"] for q in queries.captured_queries if 'FROM "core_customfielddefinition"' in q["sql"]]
+    assert len(reads) == 1, reads
