@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Q
+from django.utils.dates import MONTHS
 from django.utils.translation import gettext_lazy as _
 
 from amity.core.filtering import YES_NO, Filter, FilterSet
@@ -49,7 +50,7 @@ class ContactFilterSet(FilterSet):
         Filter("value_max", _("Value at most"), "number_max", "lifetime_value__lte"),
         Filter("birthday_month", _("Birthday month"), "choice",
                lambda v: Q(special_dates__kind="birthday", special_dates__month=int(v)),
-               choices=[(str(m), dt.date(2000, m, 1).strftime("%B")) for m in range(1, 13)]),
+               choices=[(str(m), MONTHS[m]) for m in range(1, 13)]),
     ]
 
 

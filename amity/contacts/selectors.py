@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from amity.core import search
 from amity.core.pagination import Page, keyset_page
@@ -42,7 +43,8 @@ def _list_queryset(qs: QuerySet, filterset_cls: type, params: Mapping[str, Any],
         qs = qs.filter(pk__in=ids)
     sort = params.get("sort") or DEFAULT_SORT
     if sort not in sorts:
-        raise ValidationError({"sort": [f"“{sort}” is not a sort; use one of: {', '.join(sorts)}."]})
+        raise ValidationError({"sort": [_("“%(value)s” is not a sort; use one of: %(choices)s.")
+                                        % {"value": sort, "choices": ", ".join(sorts)}]})
     return qs, sorts[sort][1]
 
 
@@ -51,9 +53,9 @@ def _page_size(params: Mapping[str, Any], default: int = 25) -> int:
     try:
         size = int(raw)
     except (TypeError, ValueError):
-        raise ValidationError({"limit": [f"“{raw}” is not a whole number."]}) from None
+        raise ValidationError({"limit": [_("“%(value)s” is not a whole number.") % {"value": raw}]}) from None
     if not 1 <= size <= MAX_PAGE_SIZE:
-        raise ValidationError({"limit": [f"Choose between 1 and {MAX_PAGE_SIZE} rows per page."]})
+        raise ValidationError({"limit": [_("Choose between 1 and %(max)s rows per page.") % {"max": MAX_PAGE_SIZE}]})
     return size
 
 

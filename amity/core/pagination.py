@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db.models import F, Model, Q, QuerySet
+from django.utils.translation import gettext as _
 
 M = TypeVar("M", bound=Model)
 COUNT_CAP = 10_000
@@ -62,7 +63,7 @@ def decode_cursor(cursor: str) -> tuple[str, Any, int]:
         if direction not in {"n", "p"} or not isinstance(pk, int):
             raise ValueError
     except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
-        raise ValidationError({"cursor": ["This cursor is not valid; start again from the first page."]}) from None
+        raise ValidationError({"cursor": [_("This cursor is not valid; start again from the first page.")]}) from None
     return direction, value, pk
 
 
@@ -93,7 +94,7 @@ def keyset_page(
         try:
             value = None if raw_value is None else model_field.to_python(raw_value)  # type: ignore[union-attr]
         except ValidationError:
-            raise ValidationError({"cursor": ["This cursor is not valid; start again from the first page."]}) from None
+            raise ValidationError({"cursor": [_("This cursor is not valid; start again from the first page.")]}) from None
         page_qs = queryset.filter(_after(ordering, value, pk, forward))
     else:
         page_qs = queryset

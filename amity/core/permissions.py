@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext
 
 M = TypeVar("M", bound=Model)
 
@@ -64,9 +65,9 @@ def can_edit(user: Any, obj: Any | None = None) -> bool:
     return bool(user.role.can_edit)
 
 
-def require(flag: bool, message: str = "You do not have permission to do that.") -> None:
+def require(flag: bool, message: str | None = None) -> None:
     if not flag:
-        raise PermissionDenied(message)
+        raise PermissionDenied(message or gettext("You do not have permission to do that."))
 
 
 def can_delete(user: Any) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from amity.core.models import Event
 from amity.core.pagination import Ordering, Page, keyset_page
@@ -33,8 +34,8 @@ TIMELINE_ORDER = Ordering("occurred_at", descending=True)
 def _types_q(kinds: list[str]) -> Q:
     unknown = [k for k in kinds if k not in TIMELINE_FILTERS]
     if unknown:
-        raise ValidationError({"type": [f"“{', '.join(unknown)}” is not a timeline filter; "
-                                        f"use {', '.join(TIMELINE_FILTERS)}."]})
+        raise ValidationError({"type": [_("“%(value)s” is not a timeline filter; use %(choices)s.")
+                                        % {"value": ", ".join(unknown), "choices": ", ".join(TIMELINE_FILTERS)}]})
     q = Q()
     for kind in kinds:
         for prefix in TIMELINE_FILTERS[kind]:
