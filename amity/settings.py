@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "amity.accounts",
     "amity.contacts",
     "amity.timeline",
+    "amity.sales",
     "amity.web",
     "amity.api",
 ]

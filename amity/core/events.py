@@ -44,6 +44,7 @@ def emit(
     actor: Any = None,
     contact_id: int | None = None,
     company_id: int | None = None,
+    deal_id: int | None = None,
     payload: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
 ) -> Event:
@@ -55,6 +56,7 @@ def emit(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         contact_id=contact_id,
         company_id=company_id,
+        deal_id=deal_id,
         payload=payload or {},
         occurred_at=occurred_at or timezone.now(),
     )

@@ -63,6 +63,7 @@ class Event(models.Model):
     # The timelines this event appears on (plain ids: the event log outlives and does not constrain its subjects).
     contact_id = models.BigIntegerField(null=True, blank=True)
     company_id = models.BigIntegerField(null=True, blank=True)
+    deal_id = models.BigIntegerField(null=True, blank=True)
     payload = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=EventStatus.choices, default=EventStatus.PENDING)
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -74,6 +75,7 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["contact_id", "-occurred_at", "-id"], name="event_contact_timeline"),
             models.Index(fields=["company_id", "-occurred_at", "-id"], name="event_company_timeline"),
+            models.Index(fields=["deal_id", "-occurred_at", "-id"], name="event_deal_timeline"),
             models.Index(fields=["subject_type", "subject_id", "-occurred_at"], name="event_subject"),
             models.Index(fields=["status", "id"], name="event_pending", condition=models.Q(status="pending")),
             models.Index(fields=["type", "-occurred_at"], name="event_type"),
@@ -176,3 +178,29 @@ class SearchDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.obj_id}"
+
+
+class ExchangeRate(models.Model):
+    """How many units of the base currency one unit of ``currency`` was worth from ``valid_from`` on."""
+
+    currency = models.CharField(max_length=3)
+    rate = models.DecimalField(max_digits=18, decimal_places=8)
+    valid_from = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["currency", "-valid_from"]
+        constraints = [models.UniqueConstraint(fields=["currency", "valid_from"], name="exchangerate_unique")]
+
+    def __str__(self) -> str:
+        return f"1 {self.currency} = {self.rate} (from {self.valid_from})"
+
+
+class Counter(models.Model):
+    """Gap-free numbering (quote numbers…): incremented inside the writer's transaction."""
+
+    key = models.CharField(max_length=64, unique=True)
+    value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"

@@ -28,6 +28,8 @@ class Interaction(PublicIdModel):
     company = models.ForeignKey(
         "contacts.Company", null=True, blank=True, on_delete=models.CASCADE, related_name="interactions"
     )
+    deal = models.ForeignKey("sales.Deal", null=True, blank=True, on_delete=models.CASCADE, related_name="interactions")
+    attendees = models.ManyToManyField("contacts.Contact", blank=True, related_name="meetings_attended")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     occurred_at = models.DateTimeField(_("when"))
     subject = models.CharField(_("subject"), max_length=200, blank=True)
@@ -53,6 +55,13 @@ class TaskPriority(models.TextChoices):
     HIGH = "high", _("High")
 
 
+class Recurrence(models.TextChoices):
+    NONE = "", _("Does not repeat")
+    DAILY = "daily", _("Daily")
+    WEEKLY = "weekly", _("Weekly")
+    MONTHLY = "monthly", _("Monthly")
+
+
 class Task(PublicIdModel):
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
@@ -64,8 +73,15 @@ class Task(PublicIdModel):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     contact = models.ForeignKey("contacts.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
     company = models.ForeignKey("contacts.Company", null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    deal = models.ForeignKey("sales.Deal", null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
     priority = models.CharField(_("priority"), max_length=8, choices=TaskPriority.choices, default=TaskPriority.NORMAL)
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    remind_minutes_before = models.PositiveIntegerField(_("remind me (minutes before)"), null=True, blank=True)
+    # When the reminder is due; cleared once delivered. The worker claims due reminders by setting reminder_sent_at.
+    remind_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    reminder_was_late = models.BooleanField(default=False)
+    recurrence = models.CharField(_("repeats"), max_length=8, choices=Recurrence.choices, blank=True, default="")
 
     class Meta:
         ordering = ["done_at", "due_at", "id"]
@@ -73,6 +89,8 @@ class Task(PublicIdModel):
             models.Index(fields=["assignee", "done_at", "due_at"], name="task_assignee_open"),
             models.Index(fields=["contact", "done_at", "due_at"], name="task_contact_open"),
             models.Index(fields=["company", "done_at", "due_at"], name="task_company_open"),
+            models.Index(fields=["deal", "done_at", "due_at"], name="task_deal_open"),
+            models.Index(fields=["remind_at"], name="task_reminder_due", condition=models.Q(reminder_sent_at__isnull=True)),
         ]
 
     def __str__(self) -> str:

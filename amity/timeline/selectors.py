@@ -26,6 +26,7 @@ TIMELINE_FILTERS: dict[str, tuple[str, ...]] = {
     "meetings": ("meeting.",),
     "chats": ("chat.", "sms.", "social.", "in_store."),
     "tasks": ("task.",),
+    "deals": ("deal.", "quote."),
     "changes": ("contact.", "company.", "preference."),
 }
 TIMELINE_ORDER = Ordering("occurred_at", descending=True)
@@ -43,10 +44,19 @@ def _types_q(kinds: list[str]) -> Q:
     return q
 
 
-def timeline(*, contact: Any = None, company: Any = None, params: Mapping[str, Any], limit: int = 30) -> Page[Event]:
-    """One page of a contact's or company's timeline, newest first, each event with its interaction attached."""
-    qs = Event.objects.filter(contact_id=contact.pk) if contact is not None else Event.objects.filter(
-        company_id=company.pk)
+def timeline(*, contact: Any = None, company: Any = None, deal: Any = None, params: Mapping[str, Any],
+             limit: int = 30) -> Page[Event]:
+    """One page of a contact's, company's or deal's timeline, newest first, each event with its interaction attached.
+
+    A contact's timeline also shows the events of its deals (a deal event names the deal, not each contact)."""
+    if contact is not None:
+        deal_ids = list(contact.deals.values_list("pk", flat=True)[:500])
+        qs = Event.objects.filter(Q(contact_id=contact.pk) | Q(deal_id__in=deal_ids)) if deal_ids else \
+            Event.objects.filter(contact_id=contact.pk)
+    elif deal is not None:
+        qs = Event.objects.filter(deal_id=deal.pk)
+    else:
+        qs = Event.objects.filter(company_id=company.pk)
     kinds = [k for k in (params.getlist("type") if hasattr(params, "getlist") else params.get("type", [])) if k]
     if isinstance(kinds, str):
         kinds = [kinds]

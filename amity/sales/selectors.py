@@ -1,0 +1,132 @@
+"""Permission-scoped reads of pipelines and deals: the board, the list, one deal."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from amity.core.pagination import Ordering, Page, keyset_page
+from amity.core.permissions import get_visible_or_404, visible_to
+
+from .filters import DEAL_SORTS, DealFilterSet
+from .models import Deal, LostReason, Pipeline, Stage
+
+COLUMN_SIZE = 50
+
+
+def deals_for(user: Any) -> QuerySet[Deal]:
+    return visible_to(user, Deal.objects.all())
+
+
+def pipelines() -> QuerySet[Pipeline]:
+    return Pipeline.objects.filter(archived=False).prefetch_related("stages")
+
+
+def default_pipeline() -> Pipeline | None:
+    return Pipeline.objects.filter(archived=False).order_by("-is_default", "position", "id").first()
+
+
+def get_pipeline(uuid: Any) -> Pipeline:
+    try:
+        return Pipeline.objects.prefetch_related("stages").get(uuid=uuid)
+    except (Pipeline.DoesNotExist, ValueError, ValidationError) as exc:
+        raise Http404 from exc
+
+
+def get_stage(uuid: Any) -> Stage:
+    try:
+        return Stage.objects.select_related("pipeline").get(uuid=uuid)
+    except (Stage.DoesNotExist, ValueError, ValidationError) as exc:
+        raise Http404 from exc
+
+
+def lost_reasons() -> QuerySet[LostReason]:
+    return LostReason.objects.all()
+
+
+def get_deal(*, user: Any, uuid: Any) -> Deal:
+    return get_visible_or_404(
+        user,
+        Deal.objects.select_related("pipeline", "stage", "owner", "company", "lost_reason").prefetch_related(
+            "contacts", "tags", "line_items__product"),
+        uuid=uuid,
+    )
+
+
+def filtered_deals(*, user: Any, params: Mapping[str, Any]) -> QuerySet[Deal]:
+    filterset = DealFilterSet(params)
+    qs = deals_for(user).filter(filterset.validate())
+    if "tag" in filterset.active:
+        qs = qs.distinct()
+    return qs
+
+
+@dataclass
+class Column:
+    stage: Stage
+    deals: list[Deal]
+    count: int = 0
+    total: Decimal = Decimal(0)
+    weighted: Decimal = Decimal(0)
+    more: int = field(default=0)
+
+
+def board(*, user: Any, pipeline: Pipeline, params: Mapping[str, Any]) -> list[Column]:
+    """Each stage with its count, total and weighted total (base currency), and its first 50 deals by value.
+
+    Two queries for the totals and one per column (an index on (stage, amount_base) serves each)."""
+    qs = filtered_deals(user=user, params=params).filter(pipeline=pipeline)
+    stages = list(pipeline.stages.all())
+    totals = {
+        row["stage_id"]: row
+        for row in qs.order_by().values("stage_id").annotate(
+            n=Count("id"), total=Sum("amount_base"), weighted=Sum(F("amount_base") * F("probability") / 100))
+    }
+    columns = []
+    for stage in stages:
+        deals = list(qs.filter(stage=stage).select_related("owner", "company")
+                     .order_by("-amount_base", "-id")[:COLUMN_SIZE])
+        row: Any = totals.get(stage.pk, {})
+        count = row.get("n", 0)
+        columns.append(Column(stage=stage, deals=deals, count=count, total=row.get("total") or Decimal(0),
+                              weighted=Decimal(row.get("weighted") or 0).quantize(Decimal("0.01")),
+                              more=max(0, count - len(deals))))
+    return columns
+
+
+def deal_list(*, user: Any, params: Mapping[str, Any]) -> Page[Deal]:
+    qs = filtered_deals(user=user, params=params)
+    sort = params.get("sort") or "-updated"
+    if sort not in DEAL_SORTS:
+        raise ValidationError({"sort": [_("“%(value)s” is not a sort; use one of: %(choices)s.")
+                                        % {"value": sort, "choices": ", ".join(DEAL_SORTS)}]})
+    ordering: Ordering = DEAL_SORTS[sort][1]
+    limit = params.get("limit") or 25
+    try:
+        limit = int(limit)
+        if not 1 <= limit <= 200:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ValidationError({"limit": [_("Choose between 1 and %(max)s rows per page.") % {"max": 200}]}) from None
+    page = keyset_page(qs.select_related("pipeline", "stage", "owner", "company"), ordering,
+                       params.get("cursor") or None, limit)
+    return page
+
+
+def deals_of_contact(*, user: Any, contact: Any) -> list[Deal]:
+    return list(deals_for(user).filter(contacts=contact).select_related("stage").order_by("-updated_at")[:20])
+
+
+def deals_of_company(*, user: Any, company: Any) -> list[Deal]:
+    return list(deals_for(user).filter(company=company).select_related("stage").order_by("-updated_at")[:20])
+
+
+def open_deals_q() -> Q:
+    return Q(stage__kind="open")
