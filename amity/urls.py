@@ -7,6 +7,9 @@ urlpatterns = [
     path("", include("amity.accounts.urls")),
     path("", include("amity.contacts.urls")),
     path("", include("amity.timeline.urls")),
+    path("", include("amity.sales.urls")),
+    path("", include("amity.sales.urls_quotes")),
+    path("", include("amity.sales.urls_reports")),
     path("api/", api.urls),
 ]
 
