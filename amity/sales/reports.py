@@ -215,7 +215,7 @@ def _stage_ids(kind: str, pipeline: Pipeline | None = None) -> list[int]:
     qs = Stage.objects.filter(kind=kind)
     if pipeline is not None:
         qs = qs.filter(pipeline=pipeline)
-    return list(qs.values_list("id", flat=True))
+    return list(qs.order_by().values_list("id", flat=True))
 
 
 def _bucket(field_name: str, edges: list[Any]) -> Case:

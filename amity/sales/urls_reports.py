@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views_reports
 
 app_name = "reports"
-urlpatterns: list = []
+urlpatterns = [
+    path("reports/forecast/", views_reports.forecast, name="forecast"),
+    path("reports/sales/", views_reports.performance, name="performance"),
+    path("reports/stuck/", views_reports.stuck, name="stuck"),
+]
