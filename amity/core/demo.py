@@ -331,11 +331,12 @@ class Writer:
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
         self.models = _models()
+        self.columns = dict(COLUMNS)  # other apps' generators add their tables (amity.sales.demo)
         self._sql: dict[str, tuple[str, tuple[Any, ...]]] = {}
 
     def _statement(self, key: str) -> tuple[str, tuple[Any, ...]]:
         if key not in self._sql:
-            model, columns = self.models[key], COLUMNS[key]
+            model, columns = self.models[key], self.columns[key]
             meta = model._meta
             by_name: dict[str, Any] = {f.attname: f for f in meta.concrete_fields}
             by_name.update({f.name: f for f in meta.concrete_fields})
@@ -910,6 +911,11 @@ def build_demo(*, contacts: int = 2000, companies: int | None = None, seed: int 
                 else:
                     finished = True
                     writer.finish()
+        # The sales side of the same workspace: products, rates, pipelines and deals on these companies.
+        from amity.sales.demo import build_sales_demo, default_deals
+
+        sales = build_sales_demo(deals=default_deals(contacts), people=people, seed=seed, progress=progress)
+        writer.counts.update({label: writer.counts.get(label, 0) + n for label, n in sales.counts.items()})
     return DemoResult(admin_password=admin_password, counts=writer.counts, seconds=time.monotonic() - started)
 
 
