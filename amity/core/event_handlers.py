@@ -14,3 +14,10 @@ def email_mentioned_users(event: Event) -> None:
     from amity.timeline.services import send_mention_emails
 
     send_mention_emails(event)
+
+
+@handles("meeting.logged")
+def email_meeting_invitation(event: Event) -> None:
+    from amity.timeline.services import send_meeting_invitation
+
+    send_meeting_invitation(event)

@@ -26,11 +26,20 @@ from amity.core.normalize import format_phone, is_cjk
 from amity.core.permissions import can_edit
 
 from . import selectors
-from .forms import CALL_OUTCOMES, InteractionForm, NoteForm, PreferenceForm, TaskForm
+from .forms import (
+    CALL_OUTCOMES,
+    DIRECTION_CHOICES,
+    FollowUpForm,
+    InteractionForm,
+    NoteForm,
+    PreferenceForm,
+    TaskForm,
+)
 from .models import InteractionKind
 
 TIMELINE_LIMIT = 30
 OUTCOME_LABELS = dict(CALL_OUTCOMES)
+DIRECTION_LABELS = dict(DIRECTION_CHOICES)
 KIND_ICONS = {
     "note": "note", "call": "phone", "email": "mail", "meeting": "calendar", "chat": "chat", "sms": "chat",
     "social": "chat", "in_store": "store",
@@ -132,8 +141,11 @@ def describe(event: Any, user: Any) -> Entry:
                 bits = [str(OUTCOME_LABELS.get(interaction.outcome, interaction.outcome)),
                         _duration(interaction.duration_seconds)]
                 entry.detail = " · ".join(b for b in bits if b)
+            elif prefix == "email":
+                entry.detail = str(DIRECTION_LABELS.get(interaction.outcome, ""))
             else:
-                entry.detail = _duration(interaction.duration_seconds)
+                bits = [_duration(interaction.duration_seconds), payload.get("location", "")]
+                entry.detail = " · ".join(b for b in bits if b)
             entry.can_delete = can_edit(user) and (interaction.author_id == user.pk or user.is_admin)
         return entry
     if prefix in KIND_ICONS and verb == "deleted":
@@ -145,6 +157,10 @@ def describe(event: Any, user: Any) -> Entry:
             return Entry(event, "check", "success", _("Task completed"), detail=title)
         if verb == "reopened":
             return Entry(event, "task", "task", _("Task reopened"), detail=title)
+        if verb == "updated":
+            return Entry(event, "edit", "task", _("Task changed"), detail=title)
+        if verb == "deleted":
+            return Entry(event, "trash", "muted", _("Task deleted"), detail=title)
         return Entry(event, "task", "task", _("Task created"), detail=title)
     if prefix == "preference":
         text = payload.get("text", "")
@@ -169,7 +185,7 @@ def describe(event: Any, user: Any) -> Entry:
 CHIP_LABELS = {
     "notes": gettext_lazy("Notes"), "calls": gettext_lazy("Calls"), "emails": gettext_lazy("Emails"),
     "meetings": gettext_lazy("Meetings"), "chats": gettext_lazy("Chats"), "tasks": gettext_lazy("Tasks"),
-    "changes": gettext_lazy("Changes"),
+    "deals": gettext_lazy("Deals"), "changes": gettext_lazy("Changes"),
 }
 
 
@@ -200,16 +216,30 @@ def _attach_people(user: Any, entries: list[Entry]) -> None:
         entry.about = people.get(entry.event.contact_id)
 
 
-def timeline_context(request: Any, target: Contact | Company, params: Any = None) -> dict[str, Any]:
+def target_kind(target: Any) -> str:
+    if isinstance(target, Contact):
+        return "contact"
+    return "company" if isinstance(target, Company) else "deal"
+
+
+def target_url(target: Any) -> str:
+    kind = target_kind(target)
+    if kind == "deal":
+        from .services import deal_url
+
+        return deal_url(target)
+    return reverse("contacts:detail" if kind == "contact" else "contacts:company_detail", args=[target.uuid])
+
+
+def timeline_context(request: Any, target: Any, params: Any = None) -> dict[str, Any]:
     params = request.GET if params is None else params
-    is_contact = isinstance(target, Contact)
-    kind = "contact" if is_contact else "company"
+    kind = target_kind(target)
     page = selectors.timeline(**{kind: target}, params=params, limit=TIMELINE_LIMIT)
-    page_url = reverse("contacts:detail" if is_contact else "contacts:company_detail", args=[target.uuid])
+    page_url = target_url(target)
     partial_url = reverse("timeline:timeline_partial", args=[kind, target.uuid])
     active = active_types(params)
     entries = [describe(e, request.user) for e in page.items]
-    if not is_contact:
+    if kind != "contact":
         _attach_people(request.user, entries)
     more_query = urlencode([*[("type", k) for k in active], ("cursor", page.next_cursor or "")])
     return {
@@ -281,7 +311,43 @@ def address_lines(obj: Any) -> list[str]:
     return [line for line in [obj.street, city_line, region_line] if line]
 
 
-def quick_forms(forms: dict[str, Any] | None = None) -> dict[str, Any]:
+def attendee_choices(user: Any, target: Any) -> Any:
+    """Who can be invited to a meeting logged on ``target``: the contact and its colleagues, the company's
+    contacts, or the deal's contacts and its company's (those the user may see, at most 100)."""
+    from django.db.models import Q
+
+    from amity.core.permissions import visible_to
+
+    kind = target_kind(target)
+    if kind == "contact":
+        q = Q(pk=target.pk) | (Q(company_id=target.company_id) if target.company_id else Q(pk__in=[]))
+    elif kind == "company":
+        q = Q(company_id=target.pk)
+    else:
+        q = Q(deals=target) | (Q(company_id=target.company_id) if target.company_id else Q(pk__in=[]))
+    ids = list(visible_to(user, Contact.objects.filter(q)).order_by("display_name", "id")
+               .values_list("pk", flat=True).distinct()[:100])
+    return Contact.objects.filter(pk__in=ids).order_by("display_name", "id")
+
+
+def follow_up_form(request: Any, target: Any, interaction: Any) -> FollowUpForm:
+    """The follow-up task offered after a call, meeting or email was logged, with a sensible title and date."""
+    from .services import follow_up_due
+
+    name = str(target)
+    titles = {
+        "call": _("Follow up on the call with %(name)s"), "meeting": _("Follow up on the meeting with %(name)s"),
+        "email": _("Follow up on the email with %(name)s"),
+    }
+    after = max(interaction.occurred_at, timezone.now())
+    due = follow_up_due(interaction.kind, request.user.time_zone, after)
+    form = FollowUpForm(initial={"title": (titles.get(interaction.kind) or titles["call"]) % {"name": name},
+                                 "due_at": due, "remind_minutes_before": "15"})
+    form.auto_id = "followup_%s"
+    return form
+
+
+def quick_forms(forms: dict[str, Any] | None = None, attendees: Any = None) -> dict[str, Any]:
     """Fresh forms for every quick action, except the one that just failed (bound, with its errors)."""
     forms = forms or {}
     panel = forms.get("open_panel", "note")
@@ -289,15 +355,19 @@ def quick_forms(forms: dict[str, Any] | None = None) -> dict[str, Any]:
     result = {
         "note_form": forms.get("note") or NoteForm(),
         "call_form": failed_interaction if panel == "call" else InteractionForm(initial={"kind": "call"}),
-        "meeting_form": failed_interaction if panel == "meeting" else InteractionForm(initial={"kind": "meeting"}),
+        "meeting_form": failed_interaction if panel == "meeting" else InteractionForm(
+            initial={"kind": "meeting"}, attendee_choices=attendees),
         "email_form": failed_interaction if panel == "email" else InteractionForm(initial={"kind": "email"}),
         "task_form": forms.get("task") or TaskForm(),
         "preference_form": forms.get("preference") or PreferenceForm(),
         "open_panel": panel if panel in {"note", "call", "meeting", "email", "task"} else "note",
+        "followup_form": forms.get("followup"),
+        "followup_kind": forms.get("followup_kind", ""),
+        "notice": forms.get("notice", ""),
     }
     # Several forms share field names on one page; distinct ids keep each label tied to its own input.
     for name, form in result.items():
-        if name.endswith("_form"):
+        if name.endswith("_form") and name != "followup_form":
             form.auto_id = f"{name.removesuffix('_form')}_%s"
     return result
 
@@ -325,7 +395,7 @@ def contact_context(request: Any, contact: Contact, forms: dict[str, Any] | None
         "can_edit": can_edit(user),
         "now_utc": timezone.now(),
         **stats_context(contact),
-        **quick_forms(forms),
+        **quick_forms(forms, attendee_choices(user, contact)),
         **timeline_context(request, contact),
     }
 
@@ -344,15 +414,36 @@ def company_context(request: Any, company: Company, forms: dict[str, Any] | None
         "open_tasks": selectors.open_tasks(user=user, company=company),
         "can_edit": can_edit(user),
         "now_utc": timezone.now(),
-        **quick_forms(forms),
+        **quick_forms(forms, attendee_choices(user, company)),
         **timeline_context(request, company),
     }
 
 
+def deal_context(request: Any, deal: Any, forms: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The deal page's activity panels: quick actions (``contacts/_360_actions.html``), open tasks
+    (``contacts/_360_tasks.html``) and the timeline (``timeline/_timeline.html``). The deal page view merges
+    this into its own context; the quick actions re-render the same panels after each write."""
+    user = request.user
+    return {
+        "deal": deal,
+        "open_tasks": selectors.open_tasks(user=user, deal=deal),
+        "can_edit": can_edit(user),
+        "now_utc": timezone.now(),
+        **quick_forms(forms, attendee_choices(user, deal)),
+        **timeline_context(request, deal),
+    }
+
+
 def my_day_context(request: Any) -> dict[str, Any]:
+    from .services import deal_url
+
     buckets = selectors.my_tasks(user=request.user)
+    for tasks in buckets.values():
+        for task in tasks:
+            task.deal_url = deal_url(task.deal) if task.deal_id else ""
     return {
         "overdue": buckets["overdue"], "today": buckets["today"], "upcoming": buckets["upcoming"],
+        "done_today": buckets["done_today"],
         "needs_you": len(buckets["overdue"]) + len(buckets["today"]),
         "special_today": selectors.special_dates_today(user=request.user),
         "now": timezone.localtime(),

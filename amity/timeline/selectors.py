@@ -78,16 +78,21 @@ def _attach_interactions(events: list[Event]) -> None:
 
 
 def tasks_for(user: Any) -> QuerySet[Task]:
-    """Tasks the user may see: those on visible contacts/companies, plus their own unattached tasks."""
-    scoped = visible_to_via_any(user, Task.objects.all(), ["contact__", "company__"])
-    own = Task.objects.filter(contact__isnull=True, company__isnull=True).filter(Q(assignee=user) | Q(created_by=user))
+    """Tasks the user may see: those on visible contacts/companies/deals, plus their own unattached tasks."""
+    scoped = visible_to_via_any(user, Task.objects.all(), ["contact__", "company__", "deal__"])
+    own = Task.objects.filter(contact__isnull=True, company__isnull=True, deal__isnull=True).filter(
+        Q(assignee=user) | Q(created_by=user))
     return (scoped | own).distinct() if user.is_authenticated else Task.objects.none()
 
 
-def open_tasks(*, user: Any, contact: Any = None, company: Any = None, limit: int = 20) -> list[Task]:
+def open_tasks(*, user: Any, contact: Any = None, company: Any = None, deal: Any = None,
+               limit: int = 20) -> list[Task]:
     qs = Task.objects.filter(done_at__isnull=True)
-    qs = qs.filter(contact=contact) if contact is not None else qs.filter(company=company)
-    return list(qs.select_related("assignee").order_by("due_at", "id")[:limit])
+    if deal is not None:
+        qs = qs.filter(deal=deal)
+    else:
+        qs = qs.filter(contact=contact) if contact is not None else qs.filter(company=company)
+    return list(qs.select_related("assignee", "deal").order_by("due_at", "id")[:limit])
 
 
 def open_task_count(*, contact: Any) -> int:
@@ -98,8 +103,11 @@ def my_tasks(*, user: Any, limit: int = 50) -> dict[str, list[Task]]:
     """The user's open tasks split into overdue, today and upcoming (in the user's time zone)."""
     now = timezone.localtime()
     start_of_tomorrow = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    qs = Task.objects.filter(assignee=user, done_at__isnull=True).select_related("contact", "company")
+    qs = Task.objects.filter(assignee=user, done_at__isnull=True).select_related("contact", "company", "deal")
+    start_of_today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     return {
+        "done_today": list(Task.objects.filter(assignee=user, done_at__gte=start_of_today)
+                           .select_related("contact", "company", "deal").order_by("-done_at", "-id")[:10]),
         "overdue": list(qs.filter(due_at__lt=now).order_by("due_at", "id")[:limit]),
         "today": list(qs.filter(due_at__gte=now, due_at__lt=start_of_tomorrow).order_by("due_at", "id")[:limit]),
         "upcoming": list(qs.filter(Q(due_at__gte=start_of_tomorrow) | Q(due_at__isnull=True))
@@ -107,11 +115,80 @@ def my_tasks(*, user: Any, limit: int = 50) -> dict[str, list[Task]]:
     }
 
 
+TASK_ORDER = Ordering("due_at", descending=False, nullable=True)
+TASK_STATUSES = ("open", "done", "all")
+
+
+def _param_datetime(params: Mapping[str, Any], name: str, user: Any) -> dt.datetime | None:
+    raw = (params.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError({name: [_("“%(value)s” is not a date and time.") % {"value": raw}]}) from None
+    if timezone.is_naive(value):
+        import zoneinfo
+
+        try:
+            value = value.replace(tzinfo=zoneinfo.ZoneInfo(getattr(user, "time_zone", "") or "UTC"))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def task_list(*, user: Any, params: Mapping[str, Any], cursor: str | None = None, limit: int = 25) -> Page[Task]:
+    """Tasks the user may see, by due time (no due date last). Filters: ``assignee`` (``me`` by default, a
+    user id, or ``any``), ``status`` (open/done/all), ``due_before``/``due_after``, ``contact``, ``deal``."""
+    errors: dict[str, list[str]] = {}
+    qs = tasks_for(user)
+    assignee = (params.get("assignee") or "me").strip()
+    if assignee == "me":
+        qs = qs.filter(assignee=user)
+    elif assignee != "any":
+        qs = qs.filter(assignee__uuid=assignee) if _is_uuid(assignee) else qs.none()
+        if not _is_uuid(assignee):
+            errors["assignee"] = [_("Use me, any or a user id.")]
+    status = params.get("status") or "open"
+    if status not in TASK_STATUSES:
+        errors["status"] = [_("“%(value)s” is not a status; use open, done or all.") % {"value": status}]
+    elif status != "all":
+        qs = qs.filter(done_at__isnull=status == "open")
+    for name, lookup in (("due_before", "due_at__lt"), ("due_after", "due_at__gte")):
+        try:
+            value = _param_datetime(params, name, user)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+            continue
+        if value is not None:
+            qs = qs.filter(**{lookup: value})
+    for name in ("contact", "deal"):
+        raw = (params.get(name) or "").strip()
+        if raw:
+            if not _is_uuid(raw):
+                errors[name] = [_("“%(value)s” is not an id.") % {"value": raw}]
+            else:
+                qs = qs.filter(**{f"{name}__uuid": raw})
+    if errors:
+        raise ValidationError(errors)
+    return keyset_page(qs.select_related("assignee", "contact", "company", "deal"), TASK_ORDER, cursor, limit)
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid as uuid_module
+
+    try:
+        uuid_module.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def get_task(*, user: Any, uuid: Any) -> Task:
     from django.http import Http404
 
     try:
-        return tasks_for(user).select_related("contact", "company", "assignee").get(uuid=uuid)
+        return tasks_for(user).select_related("contact", "company", "deal", "assignee").get(uuid=uuid)
     except (Task.DoesNotExist, ValueError, ValidationError) as exc:
         raise Http404 from exc
 
@@ -119,9 +196,9 @@ def get_task(*, user: Any, uuid: Any) -> Task:
 def get_interaction(*, user: Any, uuid: Any) -> Interaction:
     from django.http import Http404
 
-    qs = visible_to_via_any(user, Interaction.objects.all(), ["contact__", "company__"])
+    qs = visible_to_via_any(user, Interaction.objects.all(), ["contact__", "company__", "deal__"])
     try:
-        return qs.select_related("contact", "company", "author").get(uuid=uuid)
+        return qs.select_related("contact", "company", "deal", "author").get(uuid=uuid)
     except (Interaction.DoesNotExist, ValueError, ValidationError) as exc:
         raise Http404 from exc
 

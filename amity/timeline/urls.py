@@ -6,7 +6,7 @@ from . import views
 class TargetConverter:
     """What a note, interaction or task is attached to."""
 
-    regex = "contact|company"
+    regex = "contact|company|deal"
 
     def to_python(self, value: str) -> str:
         return value
@@ -26,6 +26,8 @@ urlpatterns = [
     path("timeline/<target:target>/<uuid:uuid>/interactions/", views.log_interaction, name="log_interaction"),
     path("timeline/<target:target>/<uuid:uuid>/tasks/", views.add_task, name="add_task"),
     path("tasks/<uuid:uuid>/done/", views.task_done, name="task_done"),
+    path("tasks/<uuid:uuid>/edit/", views.task_edit, name="task_edit"),
+    path("tasks/<uuid:uuid>/delete/", views.task_delete, name="task_delete"),
     path("interactions/<uuid:uuid>/delete/", views.delete_interaction, name="delete_interaction"),
     path("timeline/contact/<uuid:uuid>/preferences/", views.add_preference, name="add_preference"),
     path("preferences/<uuid:uuid>/archive/", views.archive_preference, name="archive_preference"),

@@ -333,7 +333,10 @@ def test_my_day_done_toggle_returns_lists(sales_client, sales_user, contact):
     response = sales_client.post(reverse("timeline:task_done", args=[task.uuid]), {"done": "1", "panel": "my_day"},
                                  HTTP_HX_REQUEST="true")
     assert response.status_code == 200
-    assert 'id="my-day-tasks"' in response.content.decode() and "Call back" not in response.content.decode()
+    html = response.content.decode()
+    open_buckets, _sep, done = html.partition('data-bucket="done"')
+    assert 'id="my-day-tasks"' in html and "Call back" not in open_buckets  # it moved to "Done today"
+    assert "Call back" in done and "Reopen" in done
 
 
 def test_my_day_hides_other_teams_special_dates(sales_user, other_team):

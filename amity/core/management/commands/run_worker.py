@@ -1,4 +1,5 @@
-"""The background worker: dispatches the event log and runs queued tasks until stopped.
+"""The background worker: dispatches the event log, delivers due task reminders and runs queued tasks until
+stopped.
 
 Several workers may run at once (on PostgreSQL, on several machines): events are claimed with leases and
 ``SKIP LOCKED``; queued tasks are claimed by django-tasks-db the same way.
@@ -16,6 +17,7 @@ from django.db import close_old_connections
 from django_tasks_db.management.commands.db_worker import Worker
 
 from amity.core.events import dispatch_pending
+from amity.timeline.services import deliver_due_reminders
 
 logger = logging.getLogger("amity.worker")
 
@@ -42,10 +44,17 @@ class Command(BaseCommand):
         logger.info("worker started")
         while self.running:
             close_old_connections()
-            busy = dispatch_pending() > 0
-            task_worker.run()  # batch mode: runs every ready task, then returns
+            busy = self.run_once(task_worker)
             if once and not busy:
                 break
             if not busy:
                 time.sleep(interval)
         logger.info("worker stopped")
+
+    def run_once(self, task_worker: Any) -> bool:
+        """One loop: events, due reminders (an indexed query when there are none), queued tasks. True if it
+        did some work (the loop goes again without sleeping)."""
+        busy = dispatch_pending() > 0
+        busy = deliver_due_reminders() > 0 or busy
+        task_worker.run()  # batch mode: runs every ready task, then returns
+        return busy

@@ -93,3 +93,11 @@
   });
   document.addEventListener("focusout", function (ev) { if (ev.target === field) setTimeout(close, 150); });
 })();
+
+// "No thanks" on the follow-up offered after logging a call, meeting or email: just remove the offer.
+document.addEventListener("click", function (ev) {
+  var button = ev.target.closest && ev.target.closest("[data-dismiss='followup']");
+  if (!button) return;
+  var offer = button.closest("[data-followup]");
+  if (offer) offer.remove();
+});
