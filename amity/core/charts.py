@@ -209,16 +209,16 @@ def _grid(axis: _Axis, left: float, right: float, axis_format: Formatter) -> str
 
 
 def _category_labels(categories: Sequence[str], left: float, band: float, y: float) -> str:
-    # Thin out labels that would collide (many categories on a narrow band), always keeping the first and last.
-    longest = max((len(c) for c in categories), default=1) * CHAR_WIDTH + 8
-    every = max(1, math.ceil(longest / band)) if band < longest else 1
+    # Long labels are cut to ~20 characters; if they still collide, only every n-th one is shown.
+    longest = min(max((len(c) for c in categories), default=1), 20) * CHAR_WIDTH + 8
+    every = max(1, math.ceil(longest / band))
     parts = []
     for i, category in enumerate(categories):
-        if i % every and i != len(categories) - 1:
+        if i % every:
             continue
         x = left + band * (i + 0.5)
         parts.append(f'<text x="{_f(x)}" y="{_f(y)}" text-anchor="middle" fill="{TEXT}">'
-                     f"{e(_fit(category, band * every - 4))}</text>")
+                     f"{e(_fit(category, min(band * every, longest) - 8))}</text>")
     return "".join(parts)
 
 
