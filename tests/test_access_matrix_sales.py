@@ -4,15 +4,17 @@ a new deal endpoint is covered the day it is added."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from amity.core.models import AuditEntry, Event
 from amity.sales import services
-from amity.sales.models import Deal, Pipeline
+from amity.sales.models import Deal, Pipeline, Quote
 from amity.testing import make_company, make_contact, make_team, make_token, make_user
 
 pytestmark = pytest.mark.django_db
@@ -57,12 +59,10 @@ def world(admin_user):
         "company": company, "contacts": [contact]})
     services.set_line_items(actor=admin_user, deal=deal, items=[{"name": "Item", "quantity": 1, "unit_price": 900}])
     world = {"rep": rep, "deal": deal, "quote": None}
-    try:  # quotes exist once the quotes services are in
-        from amity.sales import quote_services
+    from amity.sales import quote_services
 
-        world["quote"] = quote_services.create_quote(actor=admin_user, deal=deal, data={})
-    except (ImportError, AttributeError, TypeError):
-        pass
+    world["quote"] = quote_services.create_quote(actor=admin_user, deal=deal,
+                                                 valid_until=timezone.localdate() + dt.timedelta(days=30))
     return world
 
 
@@ -85,7 +85,10 @@ def test_every_deal_api_endpoint_hides_another_teams_deal(world):
         assert response.status_code == 404, f"{method.upper()} {url} answered {response.status_code}"
         checked.append(url)
     assert len(checked) >= 6
+    assert {"/api/quotes/{id}", "/api/quotes/{id}/send", "/api/quotes/{id}/decide", "/api/deals/{id}/quotes"} <= {
+        path for _, _, path in routes}
     assert (AuditEntry.objects.count(), Event.objects.count()) == before
+    assert Quote.objects.get(pk=world["quote"].pk).status == "draft"
     deal = Deal.objects.get(pk=world["deal"].pk)
     assert deal.name == "Rival deal" and deal.stage.name == "Qualified" and deal.line_items.count() == 1
 

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
@@ -39,7 +40,7 @@ from amity.core.permissions import is_admin
 from amity.timeline import selectors as timeline_selectors
 from amity.timeline.api import TimelinePage, TimelineQuery, event_body
 
-from . import selectors, services
+from . import product_services, quote_selectors, quote_services, selectors, services
 from .filters import DEAL_SORTS, DealFilterSet
 from .models import Deal, DealLineItem, LostReason, Pipeline, Product, Stage, StageKind
 
@@ -398,7 +399,7 @@ def deal_input(request: HttpRequest, payload: DealIn, deal: Deal | None = None) 
 def line_items_input(deal: Deal, items: list[LineItemIn]) -> list[dict[str, Any]]:
     wanted = {item.product for item in items if item.product is not None}
     products = {p.uuid: p for p in Product.objects.filter(uuid__in=wanted).prefetch_related("prices")} \
-        if wanted else {}
+        if wanted else {}  # the catalogue is not owned: everyone signed in may use any product
     errors: dict[str, list[str]] = {}
     rows = []
     for n, item in enumerate(items):
@@ -583,3 +584,215 @@ def set_exchange_rate(*, actor: Any, currency: Any, rate: Any, valid_from: Any) 
         audit.record(AuditAction.CREATE if is_new else AuditAction.UPDATE, actor=actor, object_type="exchangerate",
                      changes={"currency": code, "rate": str(row.rate), "valid_from": day.isoformat()})
     return row
+
+
+# --- products (the catalogue: everyone signed in reads it, editors change it) --------------------------------------
+
+class PriceIO(Schema):
+    currency: str = Field(description="ISO 4217, e.g. EUR")
+    unit_price: str | int | float | None = Field(None, description="A decimal, e.g. \"49.00\"")
+
+
+class PriceIn(InputSchema):
+    currency: str | None = Field(None, description="ISO 4217, e.g. EUR")
+    unit_price: str | int | float | None = Field(None, description="A decimal, e.g. \"49.00\"")
+
+
+class ProductOut(Schema):
+    id: str
+    sku: str
+    name: str
+    description: str
+    category: str
+    active: bool
+    prices: list[PriceIO] = Field(description="One list price per currency")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ProductIn(InputSchema):
+    """On PATCH only the fields sent change; `prices` replaces the whole price list."""
+
+    sku: str | None = Field(None, description="Unique whatever its case")
+    name: str | None = None
+    description: str | None = None
+    category: str | None = None
+    active: bool | None = Field(None, description="Inactive products are hidden from pickers")
+    prices: list[PriceIn] | None = Field(None, description="Errors are keyed `prices.<n>.<field>`")
+
+
+class ProductQuery(Schema):
+    q: str | None = Field(None, description="Name or SKU contains")
+    active: str | None = Field(None, description="active (default), inactive or all",
+                               json_schema_extra=enum_of(("active", "inactive", "all")))
+    cursor: str | None = CURSOR
+    limit: int = LIMIT
+
+
+ProductPage = page_schema(ProductOut, "ProductPage")
+
+
+def product_body(product: Product) -> dict[str, Any]:
+    return {"id": str(product.uuid), "sku": product.sku, "name": product.name, "description": product.description,
+            "category": product.category, "active": product.active,
+            "prices": [{"currency": p.currency, "unit_price": money(p.unit_price)}
+                       for p in sorted(product.prices.all(), key=lambda p: p.currency)],
+            "created_at": product.created_at, "updated_at": product.updated_at}
+
+
+def product_input(payload: ProductIn) -> dict[str, Any]:
+    data = payload.dict(exclude_unset=True)
+    for key in ("sku", "name", "description", "category"):
+        if key in data and data[key] is None:
+            data[key] = ""
+    if "prices" in data:
+        data["prices"] = data["prices"] or []
+    return data
+
+
+@router.get("/products", response={200: ProductPage, **READ_ERRORS}, tags=["products"], summary="List products",
+            description="The catalogue by name, each product with its prices.")
+def list_products(request: HttpRequest, query: Query[ProductQuery]):
+    page = quote_selectors.product_list(user=request.user, params=request.GET, limit=query.limit)
+    return page_body(page, product_body)
+
+
+@router.post("/products", response={201: ProductOut, **WRITE_ERRORS}, tags=["products"], summary="Add a product")
+def create_product(request: HttpRequest, payload: ProductIn):
+    product = product_services.create_product(actor=request.user, data=product_input(payload))
+    return created(product_body(quote_selectors.get_product(user=request.user, uuid=product.uuid)))
+
+
+@router.get("/products/{id}", response={200: ProductOut, **READ_ERRORS}, tags=["products"], summary="Get a product")
+def get_product(request: HttpRequest, id: uuid.UUID):
+    return product_body(quote_selectors.get_product(user=request.user, uuid=id))
+
+
+@router.patch("/products/{id}", response={200: ProductOut, **WRITE_ERRORS}, tags=["products"],
+              summary="Update a product", description="Only the fields sent change; `prices` replaces the list.")
+def update_product(request: HttpRequest, id: uuid.UUID, payload: ProductIn):
+    product = quote_selectors.get_product(user=request.user, uuid=id)
+    product_services.update_product(actor=request.user, product=product, data=product_input(payload))
+    return product_body(quote_selectors.get_product(user=request.user, uuid=id))
+
+
+# --- quotes (visible exactly when their deal is) -----------------------------------------------------------------
+
+class QuoteLineOut(Schema):
+    name: str
+    sku: str
+    quantity: str
+    unit_price: str
+    discount_percent: str
+    amount: str
+
+
+class QuoteOut(Schema):
+    id: str
+    number: str = Field(description="Q-<year>-<nnnn>, gap-free per year")
+    deal: Ref
+    contact: Ref | None = Field(description="The recipient")
+    status: str = Field(json_schema_extra=enum_of(("draft", "sent", "accepted", "declined")))
+    currency: str
+    valid_until: dt.date
+    terms: str
+    subtotal: str
+    discount_total: str
+    total: str
+    lines: list[QuoteLineOut]
+    pdf_url: str = Field(description="The PDF (same login or session)")
+    created_by: Ref | None
+    sent_at: dt.datetime | None
+    decided_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class QuoteIn(InputSchema):
+    valid_until: str | None = Field(None, description="YYYY-MM-DD, today or later")
+    terms: str | None = None
+    contact: uuid.UUID | None = Field(None, description="The recipient: a contact of the deal")
+
+
+class SendIn(InputSchema):
+    contact: uuid.UUID | None = Field(None, description="Recipient (default: the quote's)")
+    message: str | None = Field(None, description="The email's text (default: a short standard note)")
+
+
+class DecideIn(InputSchema):
+    decision: str | None = Field(None, json_schema_extra=enum_of(("accepted", "declined")))
+    move_deal: bool = Field(False, description="Also move the deal to its pipeline's won / lost stage")
+    lost_reason: str | None = Field(None, description="With a decline and move_deal: a lost reason's name")
+
+
+QuoteList = list_schema(QuoteOut, "QuoteList")
+
+
+def quote_body(quote: Any) -> dict[str, Any]:
+    return {
+        "id": str(quote.uuid), "number": quote.number, "deal": ref(quote.deal), "contact": ref(quote.contact),
+        "status": quote.status, "currency": quote.currency, "valid_until": quote.valid_until, "terms": quote.terms,
+        "subtotal": money(quote.subtotal), "discount_total": money(quote.discount_total),
+        "total": money(quote.total),
+        "lines": [{"name": li.name, "sku": li.sku, "quantity": money(li.quantity),
+                   "unit_price": money(li.unit_price), "discount_percent": money(li.discount_percent),
+                   "amount": money(li.amount)} for li in quote.lines.all()],
+        "pdf_url": reverse("quotes:pdf", args=[quote.uuid]),
+        "created_by": ref(quote.created_by), "sent_at": quote.sent_at, "decided_at": quote.decided_at,
+        "created_at": quote.created_at,
+    }
+
+
+def _recipient(request: HttpRequest, value: uuid.UUID | None) -> Any:
+    if value is None:
+        return None
+    return _resolve("contact", _("There is no contact with this id, or you may not see it."),
+                    lambda: contact_selectors.get_contact(user=request.user, uuid=value))
+
+
+@router.get("/deals/{id}/quotes", response={200: QuoteList, **READ_ERRORS}, tags=["quotes"],
+            summary="A deal's quotes", description="Newest first.")
+def list_deal_quotes(request: HttpRequest, id: uuid.UUID):
+    deal = selectors.get_deal(user=request.user, uuid=id)
+    quotes = quote_selectors.quotes_of_deal(user=request.user, deal=deal)
+    prefetch_related_objects(quotes, "lines", "created_by")
+    for quote in quotes:
+        quote.deal = deal
+    return {"items": [quote_body(q) for q in quotes]}
+
+
+@router.post("/deals/{id}/quotes", response={201: QuoteOut, **WRITE_ERRORS}, tags=["quotes"],
+             summary="Make a quote from the deal's line items",
+             description="A numbered draft; its lines are copied from the deal and never change afterwards.")
+def create_quote(request: HttpRequest, id: uuid.UUID, payload: QuoteIn):
+    deal = selectors.get_deal(user=request.user, uuid=id)
+    contact = _recipient(request, payload.contact)
+    quote = quote_services.create_quote(actor=request.user, deal=deal, valid_until=payload.valid_until,
+                                        terms=payload.terms or "", contact=contact)
+    return created(quote_body(quote_selectors.get_quote(user=request.user, uuid=quote.uuid)))
+
+
+@router.get("/quotes/{id}", response={200: QuoteOut, **READ_ERRORS}, tags=["quotes"], summary="Get a quote")
+def get_quote(request: HttpRequest, id: uuid.UUID):
+    return quote_body(quote_selectors.get_quote(user=request.user, uuid=id))
+
+
+@router.post("/quotes/{id}/send", response={200: QuoteOut, **WRITE_ERRORS}, tags=["quotes"],
+             summary="Email the quote",
+             description="Sends the PDF to the recipient over SMTP; only then does the quote become `sent`. A mail "
+             "server that refuses the message answers 422 on `email` and nothing changes.")
+def send_quote(request: HttpRequest, id: uuid.UUID, payload: SendIn):
+    quote = quote_selectors.get_quote(user=request.user, uuid=id)
+    contact = _recipient(request, payload.contact)
+    quote_services.send_quote(actor=request.user, quote=quote, contact=contact, message=payload.message or "")
+    return quote_body(quote_selectors.get_quote(user=request.user, uuid=id))
+
+
+@router.post("/quotes/{id}/decide", response={200: QuoteOut, **WRITE_ERRORS}, tags=["quotes"],
+             summary="Mark a quote accepted or declined",
+             description="With `move_deal`, the deal moves to its pipeline's won (accepted) or lost (declined) stage.")
+def decide_quote(request: HttpRequest, id: uuid.UUID, payload: DecideIn):
+    quote = quote_selectors.get_quote(user=request.user, uuid=id)
+    reason = _lost_reason(payload.lost_reason)
+    quote_services.decide_quote(actor=request.user, quote=quote, decision=payload.decision or "",
+                                move_deal=payload.move_deal, lost_reason=reason)
+    return quote_body(quote_selectors.get_quote(user=request.user, uuid=id))

@@ -526,3 +526,130 @@ def test_a_read_token_cannot_write(admin_user, pipeline, stages):
 def test_no_token_is_401(client):
     assert client.get("/api/deals").status_code == 401
     assert client.get("/api/pipelines").status_code == 401
+
+
+# --- products -----------------------------------------------------------------------------------------------------
+
+def test_products_crud_with_prices(admin_api, sales_api):
+    response = admin_api.post("/api/products", {"sku": "SEAT-1", "name": "Seat licence", "category": "Licences",
+                                                "prices": [{"currency": "usd", "unit_price": "40"},
+                                                           {"currency": "EUR", "unit_price": 37}]})
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["prices"] == [{"currency": "EUR", "unit_price": "37.00"}, {"currency": "USD", "unit_price": "40.00"}]
+    product_id = body["id"]
+    listed = sales_api.get("/api/products", {"q": "seat"}).json()
+    assert [p["id"] for p in listed["items"]] == [product_id]
+    response = admin_api.patch(f"/api/products/{product_id}", {"active": False, "prices": [
+        {"currency": "CNY", "unit_price": "290"}]})
+    assert response.status_code == 200
+    assert response.json()["active"] is False and response.json()["prices"] == [
+        {"currency": "CNY", "unit_price": "290.00"}]
+    assert sales_api.get("/api/products").json()["items"] == []
+    assert len(sales_api.get("/api/products", {"active": "all"}).json()["items"]) == 1
+    assert sales_api.get(f"/api/products/{product_id}").json()["sku"] == "SEAT-1"
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"name": "No SKU"}, "sku"),
+    ({"sku": "X-1"}, "name"),
+    ({"sku": "X-1", "name": "X", "prices": [{"currency": "ZZZ", "unit_price": "1"}]}, "prices.0.currency"),
+    ({"sku": "X-1", "name": "X", "prices": [{"currency": "USD", "unit_price": "-1"}]}, "prices.0.unit_price"),
+    ({"sku": "X-1", "name": "X", "price": "1"}, "price"),
+])
+def test_bad_products_name_the_field(admin_api, body, field):
+    response = admin_api.post("/api/products", body)
+    assert response.status_code == 422
+    assert field in errors_of(response)
+    assert not Product.objects.exists()
+
+
+def test_duplicate_sku_and_readonly_products(admin_api):
+    admin_api.post("/api/products", {"sku": "AB-1", "name": "A"})
+    assert "sku" in errors_of(admin_api.post("/api/products", {"sku": " ab-1 ", "name": "B"}))
+    viewer = Api(make_user("readonly"))
+    assert viewer.post("/api/products", {"sku": "C-1", "name": "C"}).status_code == 403
+    product = Product.objects.get()
+    assert viewer.patch(f"/api/products/{product.uuid}", {"name": "Changed"}).status_code == 403
+    product.refresh_from_db()
+    assert product.name == "A" and Product.objects.count() == 1
+    assert viewer.get(f"/api/products/{product.uuid}").status_code == 200
+
+
+def test_an_unknown_product_is_404(admin_api):
+    assert admin_api.get("/api/products/00000000-0000-4000-8000-000000000000").status_code == 404
+
+
+# --- quotes ---------------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def quotable(admin_user, pipeline):
+    company = make_company(name="Acme")
+    buyer = make_contact(first_name="Bea", company=company, emails=["bea@acme.example"])
+    deal = new_deal(admin_user, pipeline, name="Acme renewal", company=company, contacts=[buyer])
+    services.set_line_items(actor=admin_user, deal=deal, items=[
+        {"name": "Seats", "quantity": "3", "unit_price": "100", "discount_percent": "10"}])
+    return deal, buyer
+
+
+def in_days(n: int) -> str:
+    from django.utils import timezone
+
+    return (timezone.localdate() + dt.timedelta(days=n)).isoformat()
+
+
+def test_quote_from_a_deal_send_and_accept(admin_api, quotable, smtp_server, stages):
+    deal, buyer = quotable
+    response = admin_api.post(f"/api/deals/{deal.uuid}/quotes", {"valid_until": in_days(30), "terms": "Net 30",
+                                                                 "contact": str(buyer.uuid)})
+    assert response.status_code == 201, response.content
+    quote = response.json()
+    assert quote["number"].startswith("Q-") and quote["status"] == "draft" and quote["total"] == "270.00"
+    assert quote["lines"][0]["name"] == "Seats" and quote["pdf_url"].endswith("/pdf")
+    assert [q["id"] for q in admin_api.get(f"/api/deals/{deal.uuid}/quotes").json()["items"]] == [quote["id"]]
+    assert admin_api.get(f"/api/quotes/{quote['id']}").json()["number"] == quote["number"]
+
+    sent = admin_api.post(f"/api/quotes/{quote['id']}/send", {"message": "Here it is."})
+    assert sent.status_code == 200, sent.content
+    assert sent.json()["status"] == "sent" and len(smtp_server.messages) == 1
+
+    decided = admin_api.post(f"/api/quotes/{quote['id']}/decide", {"decision": "accepted", "move_deal": True})
+    assert decided.status_code == 200 and decided.json()["status"] == "accepted"
+    deal.refresh_from_db()
+    assert deal.stage == stages["Won"]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("quotes", {"valid_until": "2026-02-30"}, "valid_until"),
+    ("quotes", {"valid_until": "tomorrow"}, "valid_until"),
+    ("quotes", {"valid_until": "2099-01-01", "contact": "00000000-0000-4000-8000-000000000000"}, "contact"),
+])
+def test_bad_quotes_name_the_field(admin_api, quotable, path, body, field):
+    deal, _buyer = quotable
+    response = admin_api.post(f"/api/deals/{deal.uuid}/{path}", body)
+    assert response.status_code == 422
+    assert field in errors_of(response)
+    assert not deal.quotes.exists()
+
+
+def test_a_bad_decision_is_422(admin_api, quotable):
+    deal, buyer = quotable
+    quote = admin_api.post(f"/api/deals/{deal.uuid}/quotes", {"valid_until": in_days(10)}).json()
+    response = admin_api.post(f"/api/quotes/{quote['id']}/decide", {"decision": "maybe"})
+    assert response.status_code == 422 and "decision" in errors_of(response)
+    assert admin_api.get(f"/api/quotes/{quote['id']}").json()["status"] == "draft"
+
+
+def test_another_teams_quotes_are_404_and_readonly_cannot_quote(sales_api, admin_user, quotable, other_team):
+    deal, _buyer = quotable
+    deal.owner = make_user("sales", team=other_team)
+    deal.save()
+    admin = Api(admin_user)
+    quote = admin.post(f"/api/deals/{deal.uuid}/quotes", {"valid_until": in_days(10)}).json()
+    assert sales_api.get(f"/api/quotes/{quote['id']}").status_code == 404
+    assert sales_api.get(f"/api/deals/{deal.uuid}/quotes").status_code == 404
+    assert sales_api.post(f"/api/quotes/{quote['id']}/decide", {"decision": "accepted"}).status_code == 404
+    viewer = Api(make_user("readonly"))
+    assert viewer.post(f"/api/deals/{deal.uuid}/quotes", {"valid_until": in_days(10)}).status_code == 403
+    assert viewer.post(f"/api/quotes/{quote['id']}/decide", {"decision": "accepted"}).status_code == 403
+    assert deal.quotes.count() == 1 and deal.quotes.get().status == "draft"
