@@ -28,7 +28,9 @@ CJK_FONT = "STSong-Light"
 LATIN_FONT = "Helvetica"
 LATIN_BOLD = "Helvetica-Bold"
 # CJK ideographs, kana, hangul, CJK punctuation and full-width forms.
-_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+_CJK_CHARS = r"\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
+_CJK = re.compile(f"[{_CJK_CHARS}]")
+_CJK_RUN = re.compile(f"([{_CJK_CHARS}]+)")
 _registered = False
 
 
@@ -59,12 +61,19 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
+def _markup(value: str) -> str:
+    """Escape user text for a Paragraph (it parses markup) and put each run of CJK characters in the CJK font,
+    so Latin words next to Chinese keep Helvetica's spacing."""
+    parts = []
+    for n, run in enumerate(_CJK_RUN.split(value)):
+        if run:
+            text = escape(run).replace("\n", "<br/>")
+            parts.append(f'<font name="{CJK_FONT}">{text}</font>' if n % 2 else text)
+    return "".join(parts)
+
+
 def _p(text: object, style: ParagraphStyle) -> Paragraph:
-    """A paragraph of user text, escaped (Paragraph parses markup), in the CJK font when it needs one."""
-    value = str(text if text is not None else "")
-    if has_cjk(value):
-        style = ParagraphStyle(f"{style.name}-cjk", parent=style, fontName=CJK_FONT)
-    return Paragraph(escape(value).replace("\n", "<br/>"), style)
+    return Paragraph(_markup(str(text if text is not None else "")), style)
 
 
 def _money(amount: Decimal, currency: str) -> str:
@@ -88,7 +97,7 @@ def render_quote_pdf(quote: Quote, compress: bool = True) -> bytes:
         title=f"{quote.number} · {company_name()}", author=company_name(), subject=quote.deal.name,
         pageCompression=1 if compress else 0,
     )
-    width = doc.width
+    width = doc.width - 12  # the frame pads 6 pt on each side
     story: list = []
 
     # Header: the workspace's name on the left, "Quote" and the number on the right.
@@ -112,7 +121,6 @@ def render_quote_pdf(quote: Quote, compress: bool = True) -> bytes:
         recipient.append(_p("—", s["base"]))
     issued = timezone.localtime(quote.created_at).date() if quote.created_at else timezone.localdate()
     facts = [
-        [_p(_("Quote number"), s["label"]), _p(quote.number, s["right"])],
         [_p(_("Date"), s["label"]), _p(formats.date_format(issued, "DATE_FORMAT"), s["right"])],
         [_p(_("Valid until"), s["label"]), _p(formats.date_format(quote.valid_until, "DATE_FORMAT"), s["right"])],
         [_p(_("Deal"), s["label"]), _p(quote.deal.name, s["right"])],
@@ -166,8 +174,8 @@ def render_quote_pdf(quote: Quote, compress: bool = True) -> bytes:
         canvas.saveState()
         canvas.setFont(LATIN_FONT, 7.5)
         canvas.setFillColor(colors.HexColor("#777777"))
-        canvas.drawString(doc.leftMargin, 10 * mm, f"{quote.number}")
-        canvas.drawRightString(A4[0] - doc.rightMargin, 10 * mm, f"{document.page}")
+        canvas.drawString(doc.leftMargin + 6, 10 * mm, f"{quote.number}")
+        canvas.drawRightString(A4[0] - doc.rightMargin - 6, 10 * mm, f"{document.page}")
         canvas.restoreState()
 
     doc.build(story, onFirstPage=footer, onLaterPages=footer)

@@ -113,9 +113,12 @@ def _product_form(request: HttpRequest, product: Any = None) -> HttpResponse:
     else:
         values = {"sku": product.sku, "name": product.name, "category": product.category,
                   "description": product.description, "active": product.active} if product else {"active": True}
-    rows = rows + [{"currency": "", "unit_price": ""} for _n in range(PRICE_ROWS_SPARE)]
+    # Errors name rows by their posted position, so match them up before dropping the blank rows.
     price_rows = [{**row, "currency_error": errors.get(f"prices.{n}.currency", []),
-                   "price_error": errors.get(f"prices.{n}.unit_price", [])} for n, row in enumerate(rows)]
+                   "price_error": errors.get(f"prices.{n}.unit_price", [])} for n, row in enumerate(rows)
+                  if str(row["currency"]).strip() or str(row["unit_price"]).strip()]
+    price_rows += [{"currency": "", "unit_price": "", "currency_error": [], "price_error": []}
+                   for _n in range(PRICE_ROWS_SPARE)]
     return render(request, "sales/products/form.html", {
         "product": product if product and product.pk else None, "values": values, "errors": errors,
         "price_rows": price_rows, "currencies": sorted(CURRENCIES),
