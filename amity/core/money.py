@@ -69,3 +69,56 @@ def rate_on(currency: str, on: dt.date | None = None) -> Decimal:
 
 def to_base(amount: Decimal, currency: str, on: dt.date | None = None) -> Decimal:
     return (amount * rate_on(currency, on)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def exchange_rates(limit: int = 200) -> list[ExchangeRate]:
+    """The most recent rates, newest first per currency (the settings page lists them)."""
+    return list(ExchangeRate.objects.order_by("currency", "-valid_from")[:limit])
+
+
+def add_exchange_rate(*, actor: Any, currency: Any, rate: Any, valid_from: Any = None) -> ExchangeRate:
+    """Record that one unit of ``currency`` is worth ``rate`` base units from ``valid_from`` (default today).
+
+    A second rate for the same currency and day replaces the first. Amounts already converted keep their value:
+    a deal's base amount is refreshed when the deal is next saved."""
+    from django.db import transaction
+
+    from amity.core import audit
+    from amity.core.models import AuditAction
+    from amity.core.permissions import is_admin, require
+
+    require(is_admin(actor), _("Only admins manage exchange rates."))
+    errors: dict[str, list[str]] = {}
+    code = ""
+    try:
+        code = clean_currency(currency)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if code and code == base_currency():
+        errors["currency"] = [_("%(currency)s is the base currency; its rate is always 1.") % {"currency": code}]
+    value = None
+    try:
+        value = Decimal(str(rate).strip().replace(",", "")) if rate not in (None, "") else None
+        if value is None or not value.is_finite() or value <= 0 or value >= Decimal("1e10"):
+            raise InvalidOperation
+        if value.as_tuple().exponent < -8:  # type: ignore[operator]
+            value = value.quantize(Decimal("1e-8"), rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        errors["rate"] = [_("Enter a positive rate, e.g. 1.0825.")]
+    day = timezone.localdate()
+    if valid_from not in (None, ""):
+        if isinstance(valid_from, dt.date):
+            day = valid_from
+        else:
+            try:
+                day = dt.date.fromisoformat(str(valid_from).strip())
+            except ValueError:
+                errors["valid_from"] = [_("“%(value)s” is not a date (use YYYY-MM-DD).") % {"value": valid_from}]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        row, created = ExchangeRate.objects.update_or_create(currency=code, valid_from=day,
+                                                             defaults={"rate": value})
+        audit.record(AuditAction.CREATE if created else AuditAction.UPDATE, actor=actor, obj=row,
+                     changes={"currency": code, "rate": str(value), "valid_from": day.isoformat()})
+    return row

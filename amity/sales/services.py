@@ -364,3 +364,73 @@ def create_pipeline(*, actor: Any, name: str, stages: list[dict[str, Any]]) -> P
 
 def deals_of_contact(contact: Contact) -> list[int]:
     return list(contact.deals.values_list("pk", flat=True))
+
+
+def _clean_stage_fields(data: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if "name" in data:
+        out["name"] = clean_text(data.get("name"))[:100]
+        if not out["name"]:
+            errors["name"] = [_("Name the stage.")]
+    if "probability" in data:
+        try:
+            out["probability"] = int(str(data.get("probability")).strip().rstrip("%"))
+            if not 0 <= out["probability"] <= 100:
+                raise ValueError
+        except (TypeError, ValueError):
+            errors["probability"] = [_("A probability is between 0 and 100.")]
+    return out
+
+
+def _renumber(pipeline: Pipeline, ordered: list[Stage]) -> None:
+    for n, stage in enumerate(ordered):
+        if stage.position != n:
+            stage.position = n
+    Stage.objects.bulk_update(ordered, ["position"])
+
+
+@transaction.atomic
+def update_stage(*, actor: Any, stage: Stage, data: dict[str, Any]) -> Stage:
+    """Rename a stage, change its default probability (deals keep theirs), or move it: ``position`` is its new
+    0-based place among the pipeline's stages."""
+    require(is_admin(actor), _("Only admins manage pipelines."))
+    errors: dict[str, list[str]] = {}
+    cleaned = _clean_stage_fields(data, errors)
+    position = data.get("position")
+    if position not in (None, ""):
+        try:
+            position = int(position)
+        except (TypeError, ValueError):
+            errors["position"] = [_("“%(value)s” is not a whole number.") % {"value": position}]
+    if errors:
+        raise ValidationError(errors)
+    before = audit.snapshot(stage, ["name", "probability", "position"])
+    for key, value in cleaned.items():
+        setattr(stage, key, value)
+    stage.save(update_fields=[*cleaned, "updated_at"] if cleaned else ["updated_at"])
+    if position not in (None, ""):
+        others = [s for s in stage.pipeline.stages.order_by("position", "id") if s.pk != stage.pk]
+        others.insert(max(0, min(int(position), len(others))), stage)
+        _renumber(stage.pipeline, others)
+    changes = audit.diff(before, audit.snapshot(stage, ["name", "probability", "position"]))
+    if changes:
+        audit.record(AuditAction.UPDATE, actor=actor, obj=stage, changes=changes)
+    return stage
+
+
+@transaction.atomic
+def add_stage(*, actor: Any, pipeline: Pipeline, data: dict[str, Any]) -> Stage:
+    """A new open stage, placed before the pipeline's won and lost stages."""
+    require(is_admin(actor), _("Only admins manage pipelines."))
+    errors: dict[str, list[str]] = {}
+    cleaned = _clean_stage_fields({"name": data.get("name"), "probability": data.get("probability") or 0}, errors)
+    if errors:
+        raise ValidationError(errors)
+    ordered = list(pipeline.stages.order_by("position", "id"))
+    first_closed = next((n for n, s in enumerate(ordered) if s.kind != StageKind.OPEN), len(ordered))
+    stage = Stage.objects.create(pipeline=pipeline, kind=StageKind.OPEN, position=first_closed, **cleaned)
+    ordered.insert(first_closed, stage)
+    _renumber(pipeline, ordered)
+    audit.record(AuditAction.CREATE, actor=actor, obj=stage,
+                 changes={"pipeline": pipeline.name, "name": stage.name, "probability": stage.probability})
+    return stage
