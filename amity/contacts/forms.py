@@ -338,7 +338,8 @@ class CustomFieldForm(forms.Form):
     """Label, type and choices of a custom field; the key is made from the label by the service."""
 
     object_type = forms.ChoiceField(label=gettext_lazy("Used on"), choices=[
-        ("contact", gettext_lazy("Contacts")), ("company", gettext_lazy("Companies"))])
+        ("contact", gettext_lazy("Contacts")), ("company", gettext_lazy("Companies")),
+        ("deal", gettext_lazy("Deals"))])
     label = forms.CharField(label=gettext_lazy("Label"), max_length=100, required=False)
     field_type = forms.ChoiceField(label=gettext_lazy("Type"), choices=CustomFieldType.choices)
     choices = forms.CharField(label=gettext_lazy("Choices"), required=False,

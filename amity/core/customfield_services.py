@@ -16,7 +16,7 @@ from amity.core.models import AuditAction, CustomFieldDefinition, CustomFieldTyp
 from amity.core.normalize import clean_text
 from amity.core.permissions import is_admin, require
 
-OBJECT_TYPES = ("contact", "company")
+OBJECT_TYPES = ("contact", "company", "deal")
 CHOICE_TYPES = {CustomFieldType.CHOICE, CustomFieldType.MULTI_CHOICE}
 AUDITED = ["object_type", "key", "label", "field_type", "choices", "required", "show_in_list", "help_text",
            "position"]

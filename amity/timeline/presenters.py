@@ -77,6 +77,8 @@ class Entry:
     removed: bool = False
     can_delete: bool = False
     about: Any = None  # on a company's timeline: the contact an entry is about
+    deal_uuid: str = ""  # a deal or quote event: the deal it is about (linked on contact and company timelines)
+    deal_name: str = ""
 
 
 def _value_text(model: type[models.Model] | None, name: str, value: Any) -> str:
@@ -177,7 +179,49 @@ def describe(event: Any, user: Any) -> Entry:
         if verb == "updated":
             return Entry(event, "edit", "change", _("Details changed"),
                          changes=_changes(model, payload.get("changes") or {}))
+    if prefix in {"deal", "quote"}:
+        entry = _describe_sales(event, prefix, verb, payload)
+        if entry is not None:
+            entry.deal_uuid = payload.get("deal", "")
+            entry.deal_name = payload.get("deal_name") or payload.get("name", "")
+            return entry
     return Entry(event, "dot", "muted", etype.replace(".", " ").replace("_", " ").capitalize())
+
+
+def _money(payload: dict[str, Any], amount_key: str) -> str:
+    amount = payload.get(amount_key)
+    return f"{payload.get('currency', '')} {amount}".strip() if amount not in (None, "") else ""
+
+
+def _describe_sales(event: Any, prefix: str, verb: str, payload: dict[str, Any]) -> Entry | None:
+    """Deal and quote events (payloads from ``sales.services`` and ``sales.quote_services``)."""
+    if prefix == "deal":
+        from amity.sales.models import Deal
+
+        moved = _("%(from)s → %(to)s") % {"from": payload.get("from", ""), "to": payload.get("to", "")}
+        if verb == "created":
+            return Entry(event, "deal", "created", _("Deal created"),
+                         detail=" · ".join(b for b in [payload.get("stage", ""), _money(payload, "amount")] if b))
+        if verb == "updated":
+            return Entry(event, "edit", "change", _("Deal changed"), changes=_changes(Deal, payload.get("changes") or {}))
+        if verb == "stage_changed":
+            return Entry(event, "deal", "change", _("Deal moved"), detail=moved)
+        if verb == "won":
+            return Entry(event, "trophy", "success", _("Deal won"), detail=_money(payload, "amount"))
+        if verb == "lost":
+            return Entry(event, "alert", "danger", _("Deal lost"), detail=payload.get("lost_reason", ""))
+        if verb == "deleted":
+            return Entry(event, "trash", "muted", _("Deal deleted"))
+        return None
+    number = payload.get("number", "")
+    titles = {"created": _("Quote created"), "sent": _("Quote sent"), "accepted": _("Quote accepted"),
+              "declined": _("Quote declined"), "deleted": _("Quote deleted")}
+    if verb not in titles:
+        return None
+    tone = {"accepted": "success", "declined": "danger", "deleted": "muted"}.get(verb, "change")
+    bits = [number, _money(payload, "total"), payload.get("contact", "") if verb == "sent" else ""]
+    return Entry(event, "trash" if verb == "deleted" else "quote", tone, titles[verb],
+                 detail=" · ".join(b for b in bits if b))
 
 
 # --- filter chips ----------------------------------------------------------------------------------------------
@@ -352,12 +396,16 @@ def quick_forms(forms: dict[str, Any] | None = None, attendees: Any = None) -> d
     forms = forms or {}
     panel = forms.get("open_panel", "note")
     failed_interaction = forms.get("interaction")
+    if failed_interaction is None:
+        panel_failed = ""
+    else:
+        panel_failed = panel
     result = {
         "note_form": forms.get("note") or NoteForm(),
-        "call_form": failed_interaction if panel == "call" else InteractionForm(initial={"kind": "call"}),
-        "meeting_form": failed_interaction if panel == "meeting" else InteractionForm(
+        "call_form": failed_interaction if panel_failed == "call" else InteractionForm(initial={"kind": "call"}),
+        "meeting_form": failed_interaction if panel_failed == "meeting" else InteractionForm(
             initial={"kind": "meeting"}, attendee_choices=attendees),
-        "email_form": failed_interaction if panel == "email" else InteractionForm(initial={"kind": "email"}),
+        "email_form": failed_interaction if panel_failed == "email" else InteractionForm(initial={"kind": "email"}),
         "task_form": forms.get("task") or TaskForm(),
         "preference_form": forms.get("preference") or PreferenceForm(),
         "open_panel": panel if panel in {"note", "call", "meeting", "email", "task"} else "note",
@@ -376,6 +424,15 @@ def stats_context(contact: Contact) -> dict[str, Any]:
     return {"open_task_count": selectors.open_task_count(contact=contact), "contact": contact}
 
 
+def _deals(user: Any, contact: Any = None, company: Any = None) -> list[Any]:
+    """The deals card of the 360 and company pages (the deals this user may see)."""
+    from amity.sales import selectors as sales_selectors
+
+    if contact is not None:
+        return sales_selectors.deals_of_contact(user=user, contact=contact)
+    return sales_selectors.deals_of_company(user=user, company=company)
+
+
 def contact_context(request: Any, contact: Contact, forms: dict[str, Any] | None = None) -> dict[str, Any]:
     user = request.user
     return {
@@ -392,6 +449,7 @@ def contact_context(request: Any, contact: Contact, forms: dict[str, Any] | None
         "contact_local_time": local_time(contact.time_zone),
         "base_currency": settings.AMITY_BASE_CURRENCY,
         "open_tasks": selectors.open_tasks(user=user, contact=contact),
+        "deals": _deals(user, contact=contact),
         "can_edit": can_edit(user),
         "now_utc": timezone.now(),
         **stats_context(contact),
@@ -412,6 +470,7 @@ def company_context(request: Any, company: Company, forms: dict[str, Any] | None
         "custom_rows": custom_rows(company, "company"),
         "address": address_lines(company),
         "open_tasks": selectors.open_tasks(user=user, company=company),
+        "deals": _deals(user, company=company),
         "can_edit": can_edit(user),
         "now_utc": timezone.now(),
         **quick_forms(forms, attendee_choices(user, company)),

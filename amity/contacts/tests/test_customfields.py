@@ -35,7 +35,7 @@ def test_choices_required_for_choice_types(admin_user):
 
 def test_bad_object_type_type_and_label(admin_user):
     with pytest.raises(ValidationError) as exc:
-        cfs.create_definition(actor=admin_user, data={"object_type": "deal", "label": "", "field_type": "blob"})
+        cfs.create_definition(actor=admin_user, data={"object_type": "ticket", "label": "", "field_type": "blob"})
     assert set(exc.value.message_dict) == {"object_type", "label", "field_type"}
 
 
