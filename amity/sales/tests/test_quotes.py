@@ -348,3 +348,17 @@ def test_the_quote_page_costs_a_fixed_number_of_queries(deal, buyer, sales_clien
     quote = quote_for(deal, buyer)
     with django_assert_max_num_queries(14):
         assert sales_client.get(reverse("quotes:detail", args=[quote.uuid])).status_code == 200
+
+
+def test_the_deal_card_lists_quotes_and_offers_a_new_one(deal, buyer, sales_user, rf):
+    from django.template.loader import render_to_string
+
+    from amity.sales.selectors import get_deal
+
+    quote = quote_for(deal, buyer)
+    visible = get_deal(user=sales_user, uuid=deal.uuid)
+    html = render_to_string("sales/quotes/_deal_quotes.html", {
+        "deal": visible, "quotes": quote_selectors.quotes_of_deal(user=sales_user, deal=visible), "can_edit": True})
+    assert quote.number in html and "520.50 USD" in html
+    assert reverse("quotes:detail", args=[quote.uuid]) in html
+    assert reverse("quotes:create", args=[deal.uuid]) in html
