@@ -39,7 +39,7 @@ class TagIn(InputSchema):
 
 class CustomFieldOut(Schema):
     id: str
-    object_type: str = Field(description="contact or company")
+    object_type: str = Field(description="contact, company or deal")
     key: str = Field(description="Where the value lives in a record's `custom`, and the filter `custom.<key>`")
     label: str
     field_type: str = Field(json_schema_extra=enum_of(CustomFieldType.values))
@@ -51,7 +51,7 @@ class CustomFieldOut(Schema):
 
 
 class CustomFieldIn(InputSchema):
-    object_type: str = Field(description="contact or company")
+    object_type: str = Field(description="contact, company or deal")
     label: str
     field_type: str = Field(json_schema_extra=enum_of(CustomFieldType.values))
     choices: list[str] | None = Field(None, description="For choice and multi_choice fields")
@@ -114,7 +114,7 @@ def delete_tag(request: HttpRequest, name: str):
 @router.get("/custom-fields", response={200: CustomFieldList, **READ_ERRORS}, tags=["custom fields"],
             summary="List custom fields")
 def list_custom_fields(request: HttpRequest,
-                       object_type: str | None = Query(None, description="contact or company; both if omitted")):
+                       object_type: str | None = Query(None, description="contact, company or deal; all if omitted")):
     if object_type is not None and object_type not in customfield_services.OBJECT_TYPES:
         raise ValidationError({"object_type": [_("Choose contact or company.")]})
     types = [object_type] if object_type else list(customfield_services.OBJECT_TYPES)

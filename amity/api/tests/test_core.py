@@ -64,7 +64,7 @@ def test_custom_fields_read(sales_api):
     assert [(f["key"], f["field_type"], f["choices"]) for f in contact_fields] == [("tier", "choice",
                                                                                     ["gold", "silver"])]
     assert {f["key"] for f in sales_api.get("/api/custom-fields").json()["items"]} == {"tier", "erp_id"}
-    bad = sales_api.get("/api/custom-fields", {"object_type": "deal"})
+    bad = sales_api.get("/api/custom-fields", {"object_type": "ticket"})
     assert is_problem(bad, 422) and field_names(bad) == {"object_type"}
 
 
@@ -89,7 +89,7 @@ def test_custom_field_crud_by_admin(admin_api):
 
 
 @pytest.mark.parametrize(("body", "field"), [
-    ({"object_type": "deal", "label": "X", "field_type": "text"}, "object_type"),
+    ({"object_type": "ticket", "label": "X", "field_type": "text"}, "object_type"),
     ({"object_type": "contact", "label": "", "field_type": "text"}, "label"),
     ({"object_type": "contact", "label": "X", "field_type": "colour"}, "field_type"),
     ({"object_type": "contact", "label": "X", "field_type": "choice"}, "choices"),
