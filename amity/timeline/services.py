@@ -258,7 +258,7 @@ def _clean_due(value: Any, user_tz: str) -> tuple[dt.datetime | None, str]:
             raise ValidationError({"due_at": [_("“%(value)s” is not a date and time.") % {"value": value}]}) from None
     if timezone.is_naive(due):
         return localize(due, user_tz)
-    return due, ""
+    return due.astimezone(dt.UTC), ""
 
 
 def _clean_remind(value: Any) -> int | None:
