@@ -396,10 +396,7 @@ def quick_forms(forms: dict[str, Any] | None = None, attendees: Any = None) -> d
     forms = forms or {}
     panel = forms.get("open_panel", "note")
     failed_interaction = forms.get("interaction")
-    if failed_interaction is None:
-        panel_failed = ""
-    else:
-        panel_failed = panel
+    panel_failed = panel if failed_interaction is not None else ""  # the offer after a log also opens its panel
     result = {
         "note_form": forms.get("note") or NoteForm(),
         "call_form": failed_interaction if panel_failed == "call" else InteractionForm(initial={"kind": "call"}),
