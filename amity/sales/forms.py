@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -123,7 +124,10 @@ class DealForm(ServiceForm):
                 emails.append(normalize_email(part))
             except ValidationError:
                 self.add_error("contact_emails", _("“%(value)s” is not an email address.") % {"value": part})
-        found = {c.email: c for c in contact_selectors.contacts_for(self.user).filter(email__in=emails)}
+        # Any of a contact's addresses will do, not just the primary one.
+        matches = contact_selectors.contacts_for(self.user).filter(emails__email__in=emails).annotate(
+            matched=F("emails__email"))
+        found = {c.matched: c for c in matches}
         missing = [e for e in emails if e not in found]
         if missing:
             self.add_error("contact_emails", _("No contact you can see has the email %(emails)s.")

@@ -193,14 +193,15 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     params = _filter_params(request.GET, request.user, LIST_FILTERS)
     sort = request.GET.get("sort") or DEFAULT_SORT
     params["sort"] = sort
-    if request.GET.get("cursor"):
-        params["cursor"] = request.GET["cursor"]
+    for name in ("cursor", "limit"):
+        if request.GET.get(name):
+            params[name] = request.GET[name]
     page, errors = None, []
     try:
         page = selectors.deal_list(user=request.user, params=params)
     except ValidationError as exc:
         errors = [m for msgs in exc.message_dict.values() for m in msgs]
-    base_query = _query(request.GET, (*LIST_FILTERS, "sort"))
+    base_query = _query(request.GET, (*LIST_FILTERS, "sort", "limit"))
     filter_query = _query(request.GET, LIST_FILTERS)
     all_pipelines = list(selectors.pipelines())
     values = {name: request.GET.get(name, "") for name in LIST_FILTERS}
