@@ -34,16 +34,17 @@ PALETTE = (
 TEXT = "var(--muted, #6b7080)"
 GRID = "var(--border, #e4e5e9)"
 AXIS = "var(--border-strong, #cfd2d9)"
-FONT_SIZE = 12
-CHAR_WIDTH = 6.6  # average glyph width at FONT_SIZE in the UI font, for fitting labels
+FONT_SIZE = 13
+CHAR_WIDTH = 7.1  # average glyph width at FONT_SIZE in the UI font, for fitting labels
 WIDTH = 720
+FUNNEL_WIDTH = 520
 
 _ids = itertools.count(1)
 
 # One small stylesheet per chart keeps a chart self-contained (CSP allows inline styles; no script is involved).
 _STYLE = (
     "<style>"
-    ".amity-chart text{font-family:var(--font,system-ui,sans-serif);font-size:12px}"
+    ".amity-chart text{font-family:var(--font,system-ui,sans-serif);font-size:13px}"
     ".amity-chart .chart-mark{transition:opacity .12s}"
     ".amity-chart .chart-mark:hover{opacity:.75}"
     "</style>"
@@ -131,12 +132,14 @@ def _f(number: float) -> str:
     return f"{number:.1f}".rstrip("0").rstrip(".")
 
 
-def _svg_open(chart_id: str, height: float, min_width: int, title: str, desc: str) -> str:
+def _svg_open(chart_id: str, height: float, min_width: int, title: str, desc: str, width: int = WIDTH,
+              max_width: int | None = None) -> str:
+    limit = f"max-width:{max_width}px;" if max_width else ""
     return (
-        f'<svg class="amity-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {_f(height)}" '
+        f'<svg class="amity-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {_f(height)}" '
         f'width="100%" preserveAspectRatio="xMidYMid meet" role="img" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" '
-        f'style="display:block;width:100%;min-width:{min_width}px;height:auto">'
+        f'style="display:block;width:100%;min-width:{min_width}px;{limit}height:auto">'
         f'<title id="{chart_id}-title">{e(title)}</title><desc id="{chart_id}-desc">{e(desc)}</desc>{_STYLE}'
     )
 
@@ -259,7 +262,7 @@ def bar_chart(
     left = _left_margin(axis, axis_format)
     right = WIDTH - 8.0
     band = (right - left) / max(len(categories), 1)
-    parts = [_svg_open(chart_id, height, 560, title, desc), _grid(axis, left, right, axis_format)]
+    parts = [_svg_open(chart_id, height, 600, title, desc), _grid(axis, left, right, axis_format)]
     bars_per_group = 1 if stacked else max(len(series), 1)
     group_width = min(band * 0.72, 56.0 * bars_per_group)  # thin bars: wide slabs look crude with few months
     bar_width = group_width / bars_per_group
@@ -320,7 +323,7 @@ def line_chart(
     left = _left_margin(axis, axis_format)
     right = WIDTH - 8.0
     band = (right - left) / max(len(categories), 1)
-    parts = [_svg_open(chart_id, height, 560, title, desc), _grid(axis, left, right, axis_format)]
+    parts = [_svg_open(chart_id, height, 600, title, desc), _grid(axis, left, right, axis_format)]
     for si, s in enumerate(series):
         color = _color(s, si)
         runs: list[list[tuple[float, float]]] = [[]]
@@ -377,26 +380,27 @@ def funnel_chart(
     first = values[0] if values else 0.0
     row, gap = 34.0, 22.0
     height = 8 + len(items) * row + max(len(items) - 1, 0) * gap + 8
-    label_w = min(190.0, max((len(s.label) for s in items), default=4) * CHAR_WIDTH + 20)
-    value_w = 120.0
-    area_left, area_right = label_w, WIDTH - value_w
+    width = FUNNEL_WIDTH
+    label_w = min(150.0, max((len(s.label) for s in items), default=4) * CHAR_WIDTH + 20)
+    value_w = max(70.0, max((len(value_format(s.value)) for s in items), default=4) * CHAR_WIDTH + 16)
+    area_left, area_right = label_w, width - value_w
     area_w = area_right - area_left
     centre = area_left + area_w / 2
     peak = max(values, default=0.0) or 1.0
-    parts = [_svg_open(chart_id, height, 480, title, desc)]
+    parts = [_svg_open(chart_id, height, 400, title, desc, width=FUNNEL_WIDTH, max_width=640)]
     y = 8.0
     for i, step in enumerate(items):
-        width = max(values[i] / peak * area_w, 2.0)
+        bar_w = max(values[i] / peak * area_w, 2.0)
         share = values[i] / first * 100 if first else None
         tip = f"{step.label}: {value_format(step.value)}"
         if share is not None and i:
             tip += " · " + _("%(share)s of the first step") % {"share": format_percent(share)}
         parts.append(f'<text x="{_f(label_w - 12)}" y="{_f(y + row / 2 + 4)}" text-anchor="end" '
                      f'fill="var(--text-2, #4b4f58)">{e(_fit(step.label, label_w - 16))}</text>')
-        parts.append(f'<rect class="chart-mark" x="{_f(centre - width / 2)}" y="{_f(y)}" width="{_f(width)}" '
-                     f'height="{_f(row)}" rx="4" fill="{PALETTE[0]}" fill-opacity="{_f(1 - i * 0.5 / max(len(items), 1))}">'
-                     f"<title>{e(tip)}</title></rect>")
-        parts.append(f'<text x="{_f(WIDTH - 8)}" y="{_f(y + row / 2 + 4)}" text-anchor="end" '
+        parts.append(f'<rect class="chart-mark" x="{_f(centre - bar_w / 2)}" y="{_f(y)}" width="{_f(bar_w)}" '
+                     f'height="{_f(row)}" rx="4" fill="{PALETTE[0]}" '
+                     f'fill-opacity="{_f(1 - i * 0.35 / max(len(items), 1))}"><title>{e(tip)}</title></rect>')
+        parts.append(f'<text x="{_f(width - 8)}" y="{_f(y + row / 2 + 4)}" text-anchor="end" '
                      f'fill="var(--text, #1c1d21)" font-weight="600">{e(value_format(step.value))}</text>')
         y += row
         if i < len(items) - 1:

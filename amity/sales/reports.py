@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import (
-    Avg,
     Case,
     Count,
     DecimalField,
@@ -277,6 +276,16 @@ class Forecast:
         return sum(self.won, ZERO)
 
     @property
+    def this_month(self) -> dict[str, Decimal]:
+        i = self.months.index(self.current_month)
+        return {"weighted": self.weighted[i], "won": self.won[i]}
+
+    @property
+    def this_month_expected(self) -> Decimal:
+        """Won so far this month plus what is still open for it, weighted: the month's likely landing."""
+        return self.this_month["weighted"] + self.this_month["won"]
+
+    @property
     def columns(self) -> list[dict[str, Any]]:
         return [{"month": m, "label": label, "weighted": w, "won": won, "current": m == self.current_month,
                  "past": m < self.current_month}
@@ -348,7 +357,7 @@ class Performance:
     won: int = 0
     lost: int = 0
     won_total: Decimal = ZERO
-    cycle: dt.timedelta | None = None
+    cycle_total: dt.timedelta = dt.timedelta(0)  # summed over won deals, so groups add up exactly
 
     @property
     def closed(self) -> int:
@@ -363,10 +372,23 @@ class Performance:
         return (self.won_total / self.won).quantize(CENT) if self.won else None
 
     @property
+    def cycle(self) -> dt.timedelta | None:
+        return self.cycle_total / self.won if self.won else None
+
+    @property
     def cycle_days(self) -> Decimal | None:
-        if self.cycle is None:
+        if not self.won:
             return None
-        return (Decimal(self.cycle.total_seconds()) / 86400).quantize(Decimal("0.1"))
+        return (Decimal(self.cycle_total.total_seconds()) / 86400 / self.won).quantize(Decimal("0.1"))
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        self.won += row["won"]
+        self.lost += row["lost"]
+        self.won_total += _money(row["won_total"])
+        cycle = row["cycle"]
+        if cycle is not None and not isinstance(cycle, dt.timedelta):  # some backends hand back microseconds
+            cycle = dt.timedelta(microseconds=float(cycle))
+        self.cycle_total += cycle or dt.timedelta(0)
 
 
 @dataclass
@@ -388,38 +410,27 @@ class SalesReport:
     filters: ReportFilters
 
 
-def _performance_rows(deals: QuerySet[Deal], group: str, won_ids: list[int], lost_ids: list[int]) -> list[dict]:
+def _performance_rows(deals: QuerySet[Deal], won_ids: list[int], lost_ids: list[int]) -> list[dict]:
+    """One GROUP BY (pipeline, owner) over the deals closed in the period; both tables are sums of its rows."""
     cycle = ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
     won = Q(stage_id__in=won_ids)
     return list(
-        deals.filter(stage_id__in=won_ids + lost_ids).values(group).annotate(
+        deals.filter(stage_id__in=won_ids + lost_ids).values("pipeline_id", "owner_id").annotate(
             won=Count("id", filter=won),
             lost=Count("id", filter=Q(stage_id__in=lost_ids)),
             won_total=Sum("amount_base", filter=won),
-            cycle=Avg(cycle, filter=won, output_field=DurationField()),
+            cycle=Sum(cycle, filter=won, output_field=DurationField()),
         )
     )
 
 
-def _as_performance(label: str, row: Mapping[str, Any]) -> Performance:
-    cycle = row["cycle"]
-    if cycle is not None and not isinstance(cycle, dt.timedelta):  # some backends hand back microseconds
-        cycle = dt.timedelta(microseconds=float(cycle))
-    return Performance(label=label, won=row["won"], lost=row["lost"], won_total=_money(row["won_total"]),
-                       cycle=cycle)
-
-
-def _overall(rows: list[Performance]) -> Performance:
-    total = Performance(label=_("All deals"))
-    cycle_sum = dt.timedelta(0)
+def _grouped(rows: list[dict], key: str, label: Callable[[Any], str]) -> list[Performance]:
+    groups: dict[Any, Performance] = {}
     for row in rows:
-        total.won += row.won
-        total.lost += row.lost
-        total.won_total += row.won_total
-        if row.cycle is not None:
-            cycle_sum += row.cycle * row.won
-    total.cycle = cycle_sum / total.won if total.won else None
-    return total
+        if row[key] not in groups:
+            groups[row[key]] = Performance(label=label(row[key]))
+        groups[row[key]].add(row)
+    return list(groups.values())
 
 
 def funnel(*, deals: QuerySet[Deal], pipeline: Pipeline) -> list[FunnelStage]:
@@ -461,23 +472,23 @@ def sales_report(*, user: Any, filters: ReportFilters) -> SalesReport:
     closed = deals.filter(closed_at__gte=start, closed_at__lt=end)
     won_ids = _stage_ids(StageKind.WON, filters.pipeline)
     lost_ids = _stage_ids(StageKind.LOST, filters.pipeline)
-    pipeline_rows = _performance_rows(closed, "pipeline_id", won_ids, lost_ids)
-    owner_rows = _performance_rows(closed, "owner_id", won_ids, lost_ids)
-    names = {p.pk: p.name for p in Pipeline.objects.filter(pk__in=[r["pipeline_id"] for r in pipeline_rows])}
-    by_pipeline = sorted((_as_performance(names.get(r["pipeline_id"], "?"), r) for r in pipeline_rows),
-                         key=lambda p: p.label.lower())
-    owners = _owners({r["owner_id"] for r in owner_rows})
+    rows = _performance_rows(closed, won_ids, lost_ids)
+    names = {p.pk: p.name for p in Pipeline.objects.filter(pk__in={r["pipeline_id"] for r in rows})}
+    by_pipeline = sorted(_grouped(rows, "pipeline_id", lambda pk: names.get(pk, "?")), key=lambda p: p.label.lower())
+    owners = _owners({r["owner_id"] for r in rows})
     by_owner = sorted(
-        (_as_performance(str(owners[r["owner_id"]]) if r["owner_id"] in owners else _("Unassigned"), r)
-         for r in owner_rows),
+        _grouped(rows, "owner_id", lambda pk: str(owners[pk]) if pk in owners else _("Unassigned")),
         key=lambda p: (-p.won_total, p.label.lower()))
+    overall = Performance(label=_("All deals"))
+    for row in rows:
+        overall.add(row)
     funnel_pipeline = filters.pipeline or default_pipeline()
     stages: list[FunnelStage] = []
     if funnel_pipeline is not None:
         if filters.pipeline is None:  # default_pipeline() does not prefetch
             funnel_pipeline = Pipeline.objects.prefetch_related("stages").get(pk=funnel_pipeline.pk)
         stages = funnel(deals=deals.filter(created_at__gte=start, created_at__lt=end), pipeline=funnel_pipeline)
-    return SalesReport(by_pipeline=by_pipeline, by_owner=by_owner, overall=_overall(by_pipeline), funnel=stages,
+    return SalesReport(by_pipeline=by_pipeline, by_owner=by_owner, overall=overall, funnel=stages,
                        funnel_pipeline=funnel_pipeline, currency=base_currency(), filters=filters)
 
 
