@@ -92,6 +92,9 @@ def test_claim_is_won_by_exactly_one(nora):
 def test_two_threads_deliver_once(smtp_server, team):
     """Two workers (threads, each with its own connection) read the same due reminder, then both try to deliver
     it: the conditional UPDATE lets exactly one through."""
+    if connection.vendor == "sqlite":
+        pytest.skip("needs two real concurrent connections: runs in the PostgreSQL suite (the in-memory SQLite test "
+                    "database locks whole tables); test_claim_is_won_by_exactly_one covers the claim on SQLite")
     user = testing.make_user("sales", team=team, email="t@example.com")
     make_task(user)
     stale_batch = services.due_reminders(DUE)
@@ -204,7 +207,10 @@ def test_worker_once_delivers_due_reminders(smtp_server, nora):
     from django.core.management import call_command
 
     make_task(nora)
-    with time_machine.travel(DUE, tick=False):
+    # The worker recycles database connections between batches; inside a test transaction that would drop it.
+    with time_machine.travel(DUE, tick=False), \
+            mock.patch("amity.core.management.commands.run_worker.close_old_connections"), \
+            mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
         call_command("run_worker", "--once")
     assert Notification.objects.filter(kind="reminder").count() == 1 and len(smtp_server.messages) == 1
 
