@@ -387,7 +387,7 @@ def funnel_chart(
     area_w = area_right - area_left
     centre = area_left + area_w / 2
     peak = max(values, default=0.0) or 1.0
-    parts = [_svg_open(chart_id, height, 400, title, desc, width=FUNNEL_WIDTH, max_width=640)]
+    parts = [_svg_open(chart_id, height, 300, title, desc, width=FUNNEL_WIDTH, max_width=600)]
     y = 8.0
     for i, step in enumerate(items):
         bar_w = max(values[i] / peak * area_w, 2.0)
