@@ -505,3 +505,13 @@ def test_admin_adds_a_dated_rate_and_bad_rates_are_explained(admin_client):
     unknown = admin_client.post(reverse("sales:rates"), {"currency": "XYZ", "rate": "2"})
     assert unknown.status_code == 400 and "ISO 4217" in unknown.content.decode()
     assert ExchangeRate.objects.count() == 1
+
+
+def test_the_deal_page_has_the_quick_actions_and_a_note_lands_on_its_timeline(admin_client, admin_user, pipeline):
+    target = deal(admin_user, pipeline, name="Noted")
+    page = admin_client.get(reverse("sales:detail", args=[target.uuid]))
+    assert page.context["has_deal_actions"] and 'id="quick-actions"' in page.content.decode()
+    response = admin_client.post(reverse("timeline:add_note", args=["deal", target.uuid]),
+                                 {"body": "Budget approved"}, follow=True)
+    assert response.status_code == 200
+    assert "Budget approved" in admin_client.get(reverse("sales:detail", args=[target.uuid])).content.decode()
