@@ -169,7 +169,7 @@ def test_demo_if_empty_on_an_empty_workspace_builds_it(db):
     assert PASSWORD_LINE.search(output)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_demo_bulk_load_path_indexes_search_and_keeps_the_trigger():
     """Outside a transaction (the real command) rows are generated in a second process and, on SQLite, the
     search index is rebuilt once at the end; afterwards the services index new records as usual."""

@@ -88,7 +88,7 @@ def test_claim_is_won_by_exactly_one(nora):
     assert [services.claim_reminder(task, now, False), services.claim_reminder(task, now, False)] == [True, False]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_threads_deliver_once(smtp_server, team):
     """Two workers (threads, each with its own connection) read the same due reminder, then both try to deliver
     it: the conditional UPDATE lets exactly one through."""
