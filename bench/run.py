@@ -4,7 +4,8 @@
 
 Environment knobs: BENCH_CONTACTS, BENCH_DURATION (seconds per wrk run, default 10), BENCH_RUNS (latency runs per
 page, the median is reported, default 3), BENCH_REBUILD=1 (build the data set again), BENCH_SETTINGS (a settings
-module to compare against amity.settings; put its folder on PYTHONPATH).
+module to compare against amity.settings; put its folder on PYTHONPATH), BENCH_SALES=0 (skip the sales figures of
+bench/sales.py, which otherwise run afterwards on their own data set).
 Writes bench/results/latest.json and prints a table. Only 127.0.0.1 is ever contacted.
 """
 
@@ -247,6 +248,9 @@ def main() -> None:
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     (RESULTS / "queries.json").write_text(json.dumps(prepared["queries"], indent=2, ensure_ascii=False))
     report(results)
+    if os.environ.get("BENCH_SALES", "1") != "0":  # the sales figures, on their own data set (bench/sales.py)
+        print(flush=True)
+        subprocess.run([PYTHON, str(ROOT / "bench" / "sales.py")], cwd=ROOT, check=True)
 
 
 def report(results: dict[str, Any]) -> None:

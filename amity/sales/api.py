@@ -9,12 +9,11 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from pydantic import Field, create_model
@@ -33,10 +32,9 @@ from amity.api.schemas import (
 )
 from amity.contacts import selectors as contact_selectors
 from amity.contacts.api import _owner, _tag_names, ref
-from amity.core import audit
-from amity.core.models import AuditAction, ExchangeRate
+from amity.core import money as money_services
+from amity.core.models import ExchangeRate
 from amity.core.money import base_currency, clean_currency
-from amity.core.permissions import is_admin
 from amity.timeline import selectors as timeline_selectors
 from amity.timeline.api import TimelinePage, TimelineQuery, event_body
 
@@ -468,7 +466,8 @@ def move_deal(request: HttpRequest, id: uuid.UUID, payload: MoveIn):
     stage = _resolve("stage", _("There is no stage with this id."), lambda: selectors.get_stage(payload.stage))
     reason = _lost_reason(payload.lost_reason)
     deal = services.move_deal(actor=request.user, deal=deal, stage=stage, lost_reason=reason)
-    return _reread(request, deal)
+    # A move changes no contacts, tags or items: the deal in hand is current, no second read (the board's hot path).
+    return deal_detail_body(deal)
 
 
 @router.put("/deals/{id}/line-items", response={200: DealDetailOut, **WRITE_ERRORS}, tags=["deals"],
@@ -536,10 +535,9 @@ def list_lost_reasons(request: HttpRequest):
             description="Dated rates to the base currency, newest first per currency. A deal's amount converts at "
             "the latest rate not after its day (its close date once closed, else today).")
 def list_exchange_rates(request: HttpRequest, query: Query[RateQuery]):
-    qs = ExchangeRate.objects.order_by("currency", "-valid_from")
-    if query.currency:
-        qs = qs.filter(currency=clean_currency(query.currency))
-    return {"items": [rate_body(r) for r in qs[:1000]]}
+    code = clean_currency(query.currency) if query.currency else None
+    return {"items": [rate_body(r) for r in money_services.exchange_rates(limit=1000)
+                      if code is None or r.currency == code]}
 
 
 @router.post("/exchange-rates", response={201: ExchangeRateOut, **WRITE_ERRORS}, tags=["currencies"],
@@ -547,43 +545,8 @@ def list_exchange_rates(request: HttpRequest, query: Query[RateQuery]):
              description="A rate for a currency from a day on; a second rate for the same currency and day replaces "
              "the first. Existing deals keep their converted amounts until they are next saved.")
 def add_exchange_rate(request: HttpRequest, payload: ExchangeRateIn):
-    if not is_admin(request.user):
-        raise PermissionDenied(_("Only admins manage exchange rates."))
-    return created(rate_body(set_exchange_rate(actor=request.user, currency=payload.currency, rate=payload.rate,
-                                               valid_from=payload.valid_from)))
-
-
-def set_exchange_rate(*, actor: Any, currency: Any, rate: Any, valid_from: Any) -> ExchangeRate:
-    """Validate and store one dated rate (audited). Kept here until ``core.money`` has a write service."""
-    errors: dict[str, list[str]] = {}
-    code = ""
-    try:
-        code = clean_currency(currency)
-        if code == base_currency():
-            errors["currency"] = [_("%(currency)s is the base currency; its rate is always 1.") % {"currency": code}]
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    value = Decimal(0)
-    try:
-        value = Decimal(str(rate).strip())
-        if not value.is_finite() or value <= 0 or value >= Decimal("1e10"):
-            raise ArithmeticError
-    except (ArithmeticError, ValueError):
-        errors["rate"] = [_("A rate is a number above zero, e.g. 1.0842.")]
-    day = timezone.localdate()
-    if valid_from not in (None, ""):
-        try:
-            day = dt.date.fromisoformat(str(valid_from).strip())
-        except ValueError:
-            errors["valid_from"] = [_("“%(value)s” is not a date (use YYYY-MM-DD).") % {"value": valid_from}]
-    if errors:
-        raise ValidationError(errors)
-    with transaction.atomic():
-        row, is_new = ExchangeRate.objects.update_or_create(currency=code, valid_from=day,
-                                                            defaults={"rate": value.quantize(Decimal("1e-8"))})
-        audit.record(AuditAction.CREATE if is_new else AuditAction.UPDATE, actor=actor, object_type="exchangerate",
-                     changes={"currency": code, "rate": str(row.rate), "valid_from": day.isoformat()})
-    return row
+    return created(rate_body(money_services.add_exchange_rate(actor=request.user, currency=payload.currency,
+                                                              rate=payload.rate, valid_from=payload.valid_from)))
 
 
 # --- products (the catalogue: everyone signed in reads it, editors change it) --------------------------------------
