@@ -164,8 +164,9 @@ def _table(title: str, head: Sequence[str], rows: Sequence[Sequence[str]]) -> st
         + "".join(f'<td class="num">{e(cell)}</td>' for cell in row[1:]) + "</tr>"
         for row in rows
     )
+    show_numbers = _("Show the numbers")  # outside the f-string, where makemessages can see it
     return (
-        f'<details class="chart-data"><summary>{e(_("Show the numbers"))}</summary>'
+        f'<details class="chart-data"><summary>{e(show_numbers)}</summary>'
         f'<div class="table-wrap"><table class="table"><caption class="sr-only">{e(title)}</caption>'
         f"<thead><tr>{header}</tr></thead><tbody>{body}</tbody></table></div></details>"
     )
@@ -173,7 +174,8 @@ def _table(title: str, head: Sequence[str], rows: Sequence[Sequence[str]]) -> st
 
 def _figure(svg: str, legend: str, table: str, empty: bool, empty_text: str) -> SafeString:
     if empty:
-        body = f'<p class="empty chart-empty">{e(empty_text or _("Nothing to chart yet."))}</p>'
+        text = empty_text or _("Nothing to chart yet.")
+        body = f'<p class="empty chart-empty">{e(text)}</p>'
         return mark_safe(f'<figure class="chart" style="margin:0">{body}</figure>')
     return mark_safe(
         f'<figure class="chart" style="margin:0">{legend}'
