@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from amity.accounts.models import User
@@ -128,10 +128,10 @@ SALES_COLUMNS: dict[str, list[str]] = {
                   "created_by_id", "contact_id", "company_id", "deal_id", "priority", "done_at",
                   "remind_minutes_before", "remind_at", "reminder_sent_at", "recurrence"],
 }
-SALES_MODELS = {"deal": Deal, "deal_history": DealStageHistory, "deal_item": DealLineItem,
+SALES_MODELS: dict[str, type[models.Model]] = {"deal": Deal, "deal_history": DealStageHistory, "deal_item": DealLineItem,
                 "deal_contacts": Deal.contacts.through, "deal_tags": Deal.tags.through, "deal_event": Event,
                 "deal_task": Task}
-ID_KEYS = {"deal": Deal, "deal_history": DealStageHistory, "deal_item": DealLineItem,
+ID_KEYS: dict[str, type[models.Model]] = {"deal": Deal, "deal_history": DealStageHistory, "deal_item": DealLineItem,
            "deal_contacts": Deal.contacts.through, "deal_tags": Deal.tags.through, "event": Event, "task": Task}
 
 
@@ -437,11 +437,8 @@ class SalesBuilder:
             if status == "lost":
                 name = self.lost_reason_names[bisect.bisect_right(self.lost_cum, rng.random() * self.lost_cum[-1])]
                 lost_reason = self.lost_reasons[name]
-            if status == "open":
-                activity = last_move if stuck else min(now, last_move + dt.timedelta(days=rng.uniform(0, 10)))
-            else:
-                activity = closed
-            assert activity is not None
+            activity: dt.datetime = last_move if status != "open" or stuck else min(
+                now, last_move + dt.timedelta(days=rng.uniform(0, 10)))
             name = f"{company_name or 'Walk-in'} · {rng.choice(DEAL_WORDS)}"
             deals.append((pk, stored_uuid, self.when(created), self.when(activity), owner, name[:200], pipeline.pk,
                           stage_id, str(amount), currency, str(amount_base), self.day(close_date), probability,
