@@ -85,11 +85,12 @@ class Deal(OwnedModel):
             models.Index(fields=["stage", "-amount_base", "-id"], name="deal_board_column"),
             models.Index(fields=["pipeline", "-updated_at", "-id"], name="deal_pipeline_recent"),
             models.Index(fields=["owner", "stage"], name="deal_owner_stage"),
-            # Covering indexes: the forecast reads open deals by close month and won deals by closed month
-            # without touching the table (1M deals: ~1.5 s -> ~0.4 s on SQLite).
-            models.Index(fields=["expected_close_date", "stage", "owner", "probability", "amount_base"],
-                         name="deal_forecast_open"),
-            models.Index(fields=["closed_at", "stage", "owner", "amount_base"], name="deal_forecast_won"),
+            # Covering indexes for board totals and the forecast: per stage, a range of close dates, answered from
+            # the index alone (1M deals: board totals ~900 ms -> ~15 ms, forecast ~800 ms -> ~50 ms of SQL).
+            models.Index(fields=["stage", "expected_close_date", "owner", "amount_base", "probability"],
+                         name="deal_stage_close_totals"),
+            models.Index(fields=["stage", "closed_at", "owner", "amount_base", "probability"],
+                         name="deal_stage_closed_totals"),
             models.Index(fields=["pipeline", "created_at"], name="deal_pipeline_created"),
             models.Index(fields=["-updated_at", "-id"], name="deal_recent"),
             models.Index(fields=["last_activity_at"], name="deal_last_activity"),

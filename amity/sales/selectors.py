@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -10,15 +11,17 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from amity.core.pagination import Ordering, Page, keyset_page
 from amity.core.permissions import get_visible_or_404, visible_to
 
 from .filters import DEAL_SORTS, DealFilterSet
-from .models import Deal, LostReason, Pipeline, Stage
+from .models import Deal, LostReason, Pipeline, Stage, StageKind
 
 COLUMN_SIZE = 50
+CLOSED_WINDOW_DAYS = 30
 
 
 def deals_for(user: Any) -> QuerySet[Deal]:
@@ -76,28 +79,36 @@ class Column:
     total: Decimal = Decimal(0)
     weighted: Decimal = Decimal(0)
     more: int = field(default=0)
+    closed_since: Any = None  # won/lost columns: only deals closed since then
 
 
 def board(*, user: Any, pipeline: Pipeline, params: Mapping[str, Any]) -> list[Column]:
     """Each stage with its count, total and weighted total (base currency), and its first 50 deals by value.
 
-    Two queries for the totals and one per column (an index on (stage, amount_base) serves each)."""
-    qs = filtered_deals(user=user, params=params).filter(pipeline=pipeline)
+    Won and lost columns cover the deals closed in the last ``CLOSED_WINDOW_DAYS`` days: a board is for work in
+    progress, and all-time closed deals would make every board read the whole pipeline's history (the reports
+    cover that). Totals come from covering indexes on (stage, close date, owner, amount, probability)."""
     stages = list(pipeline.stages.all())
-    totals = {
-        row["stage_id"]: row
-        for row in qs.order_by().values("stage_id").annotate(
-            n=Count("id"), total=Sum("amount_base"), weighted=Sum(F("amount_base") * F("probability") / 100))
-    }
+    since = timezone.now() - dt.timedelta(days=CLOSED_WINDOW_DAYS)
+    qs = filtered_deals(user=user, params=params)
+    open_ids = [s.pk for s in stages if s.kind == StageKind.OPEN]
+    closed_ids = [s.pk for s in stages if s.kind != StageKind.OPEN]
+    totals: dict[int, Any] = {}
+    for scope in (qs.filter(stage_id__in=open_ids), qs.filter(stage_id__in=closed_ids, closed_at__gte=since)):
+        for row in scope.order_by().values("stage_id").annotate(
+                n=Count("id"), total=Sum("amount_base"), weighted=Sum(F("amount_base") * F("probability") / 100)):
+            totals[row["stage_id"]] = row
     columns = []
     for stage in stages:
-        deals = list(qs.filter(stage=stage).select_related("owner", "company")
-                     .order_by("-amount_base", "-id")[:COLUMN_SIZE])
-        row: Any = totals.get(stage.pk, {})
+        in_stage = qs.filter(stage=stage) if stage.kind == StageKind.OPEN else qs.filter(stage=stage,
+                                                                                          closed_at__gte=since)
+        deals = list(in_stage.select_related("owner", "company").order_by("-amount_base", "-id")[:COLUMN_SIZE])
+        row = totals.get(stage.pk, {})
         count = row.get("n", 0)
         columns.append(Column(stage=stage, deals=deals, count=count, total=row.get("total") or Decimal(0),
                               weighted=Decimal(row.get("weighted") or 0).quantize(Decimal("0.01")),
-                              more=max(0, count - len(deals))))
+                              more=max(0, count - len(deals)),
+                              closed_since=since if stage.kind != StageKind.OPEN else None))
     return columns
 
 

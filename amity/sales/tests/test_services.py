@@ -151,3 +151,20 @@ def test_board_totals_and_weighted_totals(admin_user, pipeline):
     assert [d.name for d in columns["Qualified"].deals] == ["D300", "D100"]
     assert columns["Won"].count == 0 and columns["Won"].deals == []
     assert columns["Won"].stage.kind == StageKind.WON
+
+
+def test_the_board_shows_deals_closed_in_the_last_30_days_only(admin_user, pipeline):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    recent = services.create_deal(actor=admin_user, data={"name": "Recent win", "pipeline": pipeline,
+                                                          "amount": "10", "currency": "USD"})
+    old = services.create_deal(actor=admin_user, data={"name": "Old win", "pipeline": pipeline, "amount": "20",
+                                                       "currency": "USD"})
+    for deal in (recent, old):
+        services.move_deal(actor=admin_user, deal=deal, stage=stage(pipeline, "Won"))
+    Deal.objects.filter(pk=old.pk).update(closed_at=timezone.now() - dt.timedelta(days=45))
+    won = next(c for c in selectors.board(user=admin_user, pipeline=pipeline, params={}) if c.stage.name == "Won")
+    assert [d.name for d in won.deals] == ["Recent win"]
+    assert won.count == 1 and won.closed_since is not None
