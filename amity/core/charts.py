@@ -67,7 +67,7 @@ class FunnelStep:
 
 
 def e(value: object) -> str:
-    return str(conditional_escape(value))
+    return str(conditional_escape(value))  # type: ignore[arg-type]
 
 
 def format_number(value: Number | None) -> str:
@@ -297,7 +297,7 @@ def bar_chart(
             )
     parts.append(_category_labels(categories, left, band, height - 10))
     parts.append("</svg>")
-    rows = [[c, *[value_format(s.values[i]) if i < len(s.values) and s.values[i] is not None else "—"
+    rows = [[c, *[value_format(s.values[i]) if i < len(s.values) and s.values[i] is not None else "—"  # type: ignore[arg-type]
                   for s in series]] for i, c in enumerate(categories)]
     table = _table(title, [category_label or _("Category"), *[s.name for s in series]], rows)
     empty = not categories or not series
@@ -348,7 +348,7 @@ def line_chart(
         parts.extend(points)
     parts.append(_category_labels(categories, left, band, height - 10))
     parts.append("</svg>")
-    rows = [[c, *[value_format(s.values[i]) if i < len(s.values) and s.values[i] is not None else "—"
+    rows = [[c, *[value_format(s.values[i]) if i < len(s.values) and s.values[i] is not None else "—"  # type: ignore[arg-type]
                   for s in series]] for i, c in enumerate(categories)]
     table = _table(title, [category_label or _("Category"), *[s.name for s in series]], rows)
     return _figure("".join(parts), _legend(series), table, not categories or not series, empty_text)

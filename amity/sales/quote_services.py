@@ -114,7 +114,7 @@ def create_quote(*, actor: Any, deal: Deal, valid_until: Any, terms: str = "", c
                        unit_price=item.unit_price, discount_percent=item.discount_percent, amount=item.amount,
                        position=n) for n, item in enumerate(items)]
     subtotal, discount_total, total = totals(lines)
-    quote = Quote.objects.create(
+    quote = Quote.objects.create(  # type: ignore[misc]
         number=_next_number(timezone.localdate().year), deal=deal, contact=contact, currency=deal.currency,
         valid_until=day, terms=str(terms or "").strip()[:10000], subtotal=subtotal,
         discount_total=discount_total, total=total, created_by=_user(actor),

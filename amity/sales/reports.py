@@ -151,7 +151,7 @@ def parse_period(params: Mapping[str, Any], errors: Errors, today: dt.date | Non
         return Period(key, dt.date(today.year, 1, 1), dt.date(today.year, 12, 31))
     if key == "last_12_months":
         return Period(key, add_months(today, -11), today)
-    start = _parse_date(errors, "from", params.get("from"))
+    start = _parse_date(errors, "from", params.get("from"))  # type: ignore[assignment]
     end = _parse_date(errors, "to", params.get("to"))
     if start and end:
         if end < start:
@@ -415,7 +415,7 @@ def _performance_rows(deals: QuerySet[Deal], won_ids: list[int], lost_ids: list[
     cycle = ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
     won = Q(stage_id__in=won_ids)
     return list(
-        deals.filter(stage_id__in=won_ids + lost_ids).values("pipeline_id", "owner_id").annotate(
+        deals.filter(stage_id__in=won_ids + lost_ids).values("pipeline_id", "owner_id").annotate(  # type: ignore[arg-type]
             won=Count("id", filter=won),
             lost=Count("id", filter=Q(stage_id__in=lost_ids)),
             won_total=Sum("amount_base", filter=won),

@@ -120,7 +120,7 @@ def _board_context(request: HttpRequest, pipeline: Any, source: QueryDict) -> di
     filter_query = _query(source, BOARD_FILTERS)
     list_url = reverse("sales:list")
     for column in columns:
-        column.more_url = f"{list_url}?{urlencode({'pipeline': pipeline.uuid, 'stage': column.stage.uuid})}" + (
+        column.more_url = f"{list_url}?{urlencode({'pipeline': pipeline.uuid, 'stage': column.stage.uuid})}" + (  # type: ignore[attr-defined]
             f"&{filter_query}" if filter_query else "")
     return {
         "pipeline": pipeline,
@@ -169,16 +169,16 @@ def move(request: HttpRequest) -> HttpResponse:
     try:
         services.move_deal(actor=request.user, deal=deal, stage=stage, lost_reason=reason)
     except PermissionDenied as exc:
-        if request.htmx:
+        if request.htmx:  # type: ignore[attr-defined]
             return HttpResponse(str(exc) or _("Your role cannot change records."), status=403,
                                 content_type="text/plain; charset=utf-8")
         raise
     except ValidationError as exc:
-        if request.htmx:
+        if request.htmx:  # type: ignore[attr-defined]
             return HttpResponse(_error_text(exc), status=400, content_type="text/plain; charset=utf-8")
         messages.error(request, _error_text(exc))
         return redirect(back)
-    if request.htmx:
+    if request.htmx:  # type: ignore[attr-defined]
         filters = QueryDict(request.POST.get("filters", ""))
         return render(request, "sales/_board_columns.html", _board_context(request, deal.pipeline, filters))
     messages.success(request, _("Moved “%(deal)s” to %(stage)s.") % {"deal": deal.name, "stage": stage.name})
@@ -407,11 +407,11 @@ def line_items(request: HttpRequest, uuid: Any) -> HttpResponse:
         services.set_line_items(actor=request.user, deal=deal, items=items)
     except ValidationError as exc:
         for row in rows:
-            row["errors"] = {}
+            row["errors"] = {}  # type: ignore[assignment]
         for key, msgs in exc.message_dict.items():
             parts = key.split(".")
             if len(parts) == 3 and parts[0] == "line_items" and parts[1].isdigit() and int(parts[1]) < len(positions):
-                rows[positions[int(parts[1])]]["errors"][parts[2]] = " ".join(msgs)
+                rows[positions[int(parts[1])]]["errors"][parts[2]] = " ".join(msgs)  # type: ignore[index]
         deal = selectors.get_deal(user=request.user, uuid=uuid)  # the unchanged deal, for the rest of the page
         context = _detail_context(request, deal, line_rows=rows,
                                   line_error=_("Please correct the marked line items; nothing was saved."))

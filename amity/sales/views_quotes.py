@@ -97,8 +97,8 @@ def _product_form(request: HttpRequest, product: Any = None) -> HttpResponse:
     rows = _price_rows(request, product)
     if request.method == "POST":
         data = {key: request.POST.get(key, "") for key in ("sku", "name", "category", "description")}
-        data["active"] = request.POST.get("active") == "on"
-        data["prices"] = rows
+        data["active"] = request.POST.get("active") == "on"  # type: ignore[assignment]
+        data["prices"] = rows  # type: ignore[assignment]
         try:
             if product is None:
                 product = product_services.create_product(actor=request.user, data=data)
@@ -112,7 +112,7 @@ def _product_form(request: HttpRequest, product: Any = None) -> HttpResponse:
         values = data
     else:
         values = {"sku": product.sku, "name": product.name, "category": product.category,
-                  "description": product.description, "active": product.active} if product else {"active": True}
+                  "description": product.description, "active": product.active} if product else {"active": True}  # type: ignore[dict-item]
     # Errors name rows by their posted position, so match them up before dropping the blank rows.
     price_rows = [{**row, "currency_error": errors.get(f"prices.{n}.currency", []),
                    "price_error": errors.get(f"prices.{n}.unit_price", [])} for n, row in enumerate(rows)
@@ -148,7 +148,7 @@ def product_active(request: HttpRequest, uuid: Any) -> HttpResponse:
     else:
         product_services.deactivate(actor=request.user, product=product)
         messages.success(request, _("%(name)s is inactive; it no longer appears in pickers.") % {"name": product.name})
-    return redirect(request.POST.get("next") if str(request.POST.get("next", "")).startswith("/products/")
+    return redirect(request.POST.get("next") if str(request.POST.get("next", "")).startswith("/products/")  # type: ignore[arg-type]
                     else reverse("quotes:products"))
 
 
@@ -228,7 +228,7 @@ def quote_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
 @login_required
 @require_GET
 @xframe_options_sameorigin
-@csp_replace({"frame-ancestors": [SELF]})
+@csp_replace({"frame-ancestors": [SELF]})  # type: ignore[arg-type]
 def quote_pdf(request: HttpRequest, uuid: Any) -> HttpResponse:
     """The PDF, inline for the preview frame; ``?download=1`` saves it as a file."""
     quote = quote_selectors.get_quote(user=request.user, uuid=uuid)
@@ -249,7 +249,7 @@ def quote_send(request: HttpRequest, uuid: Any) -> HttpResponse:
         quote = quote_services.send_quote(actor=request.user, quote=quote, contact=contact,
                                           message=request.POST.get("message", ""))
         messages.success(request, _("Sent %(number)s to %(email)s.") % {"number": quote.number,
-                                                                         "email": quote.contact.email})
+                                                                         "email": quote.contact.email})  # type: ignore[union-attr]
     except ValidationError as exc:
         _flash_errors(request, exc)
     return redirect("quotes:detail", uuid=quote.uuid)

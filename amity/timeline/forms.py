@@ -38,7 +38,7 @@ class LocalDateTimeField(forms.DateTimeField):
         try:
             return dt.datetime.fromisoformat(str(value).strip())
         except ValueError:
-            return forms.BaseTemporalField.to_python(self, value)
+            return forms.BaseTemporalField.to_python(self, value)  # type: ignore[attr-defined]
 
     def strptime(self, value: str, format: str) -> dt.datetime:
         return dt.datetime.strptime(value, format)

