@@ -493,14 +493,17 @@ def deal_context(request: Any, deal: Any, forms: dict[str, Any] | None = None) -
 def my_day_context(request: Any) -> dict[str, Any]:
     from .services import deal_url
 
-    buckets = selectors.my_tasks(user=request.user)
-    for tasks in buckets.values():
-        for task in tasks:
+    expand = request.GET.get("all") if request.GET.get("all") in selectors.MY_DAY_BUCKETS else None
+    buckets = selectors.my_tasks(user=request.user, expand=expand)
+    for name in (*selectors.MY_DAY_BUCKETS, "done_today"):
+        for task in buckets[name]:
             task.deal_url = deal_url(task.deal) if task.deal_id else ""  # type: ignore[attr-defined]
     return {
         "overdue": buckets["overdue"], "today": buckets["today"], "upcoming": buckets["upcoming"],
+        "overdue_count": buckets["overdue_count"], "today_count": buckets["today_count"],
+        "upcoming_count": buckets["upcoming_count"], "expanded": expand,
         "done_today": buckets["done_today"],
-        "needs_you": len(buckets["overdue"]) + len(buckets["today"]),
+        "needs_you": buckets["overdue_count"] + buckets["today_count"],
         "special_today": selectors.special_dates_today(user=request.user),
         "now": timezone.localtime(),
         "can_edit": can_edit(request.user),

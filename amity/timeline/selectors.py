@@ -99,20 +99,33 @@ def open_task_count(*, contact: Any) -> int:
     return Task.objects.filter(contact=contact, done_at__isnull=True).count()
 
 
-def my_tasks(*, user: Any, limit: int = 50) -> dict[str, list[Task]]:
-    """The user's open tasks split into overdue, today and upcoming (in the user's time zone)."""
+MY_DAY_BUCKETS = ("overdue", "today", "upcoming")
+MY_DAY_EXPANDED = 200
+
+
+def my_tasks(*, user: Any, limit: int = 20, expand: str | None = None, count: bool = True) -> dict[str, Any]:
+    """The user's open tasks split into overdue, today and upcoming (in the user's time zone): the first ``limit``
+    of each (``MY_DAY_EXPANDED`` of the ``expand`` bucket) and each bucket's full count (``<bucket>_count``)."""
     now = timezone.localtime()
     start_of_tomorrow = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    qs = Task.objects.filter(assignee=user, done_at__isnull=True).select_related("contact", "company", "deal")
+    qs = Task.objects.filter(assignee=user, done_at__isnull=True)
     start_of_today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    return {
+    scopes = {
+        "overdue": qs.filter(due_at__lt=now),
+        "today": qs.filter(due_at__gte=now, due_at__lt=start_of_tomorrow),
+        "upcoming": qs.filter(Q(due_at__gte=start_of_tomorrow) | Q(due_at__isnull=True)),
+    }
+    result: dict[str, Any] = {
         "done_today": list(Task.objects.filter(assignee=user, done_at__gte=start_of_today)
                            .select_related("contact", "company", "deal").order_by("-done_at", "-id")[:10]),
-        "overdue": list(qs.filter(due_at__lt=now).order_by("due_at", "id")[:limit]),
-        "today": list(qs.filter(due_at__gte=now, due_at__lt=start_of_tomorrow).order_by("due_at", "id")[:limit]),
-        "upcoming": list(qs.filter(Q(due_at__gte=start_of_tomorrow) | Q(due_at__isnull=True))
-                         .order_by("due_at", "id")[:limit]),
     }
+    for name, scope in scopes.items():
+        size = MY_DAY_EXPANDED if name == expand else limit
+        result[name] = list(scope.select_related("contact", "company", "deal").order_by("due_at", "id")[:size])
+        # Count only when the page is full: a short list is its own count.
+        full = count and len(result[name]) == size
+        result[f"{name}_count"] = scope.count() if full else len(result[name])
+    return result
 
 
 TASK_ORDER = Ordering("due_at", descending=False, nullable=True)

@@ -40,7 +40,7 @@ def _greeting() -> str:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
-    tasks = my_tasks(user=user, limit=10)
+    tasks = my_tasks(user=user, limit=10, count=False)
     return render(request, "web/home.html", {
         "greeting": _greeting(),
         "counts": selectors.dashboard_counts(user),

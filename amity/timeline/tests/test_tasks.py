@@ -242,3 +242,29 @@ def test_my_day_links_deals_without_extra_queries(sales_client, sales_user, deal
         services.create_task(actor=sales_user, title=f"Deal task {n}", deal=deal, due_at=dt.datetime.now(UTC))
     with django_assert_max_num_queries(len(first.captured_queries)):
         sales_client.get(reverse("timeline:my_day"))
+
+
+def test_my_day_shows_the_first_tasks_of_each_bucket_with_the_real_count(db):
+    """A user with many overdue tasks sees the first 20, the true count, and can expand the bucket."""
+    import datetime as dt
+
+    from django.test import Client
+    from django.utils import timezone
+
+    from amity.testing import make_user
+    from amity.timeline.models import Task
+
+    user = make_user("sales")
+    past = timezone.now() - dt.timedelta(days=2)
+    Task.objects.bulk_create([Task(title=f"Overdue {n:02d}", assignee=user, due_at=past + dt.timedelta(minutes=n))
+                              for n in range(25)])
+    client = Client()
+    client.force_login(user)
+    html = client.get("/my-day/").content.decode()
+    import re
+
+    assert sorted(set(re.findall(r"Overdue (\d\d)", html))) == [f"{n:02d}" for n in range(20)]
+    assert "25 tasks need you" in html
+    assert "Show more (of 25)" in html
+    expanded = client.get("/my-day/?all=overdue").content.decode()
+    assert "Overdue 24" in expanded and "Show more (of 25)" not in expanded
