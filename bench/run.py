@@ -182,6 +182,10 @@ def main() -> None:
     secret_key = "bench-" + secrets.token_urlsafe(40)
     environ = env(secret_key)
     info = build(environ)
+    # Like `amity serve`: the schema of this checkout (a reused data set may predate new indexes) and fresh
+    # query-planner statistics.
+    manage("migrate", "--noinput", "-v", "0", environ=environ)
+    manage("analyze_db", environ=environ)
     manage("collectstatic", "--noinput", "-v", "0", environ=environ)
     print("Preparing: 1,000-entry timeline, session, API token, query counts…", flush=True)
     prepared = json.loads(subprocess.run([PYTHON, str(ROOT / "bench" / "prepare.py")], cwd=ROOT, env=environ,

@@ -307,6 +307,9 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     environ = env("bench-" + secrets.token_urlsafe(40))
     info = build(environ)
+    # Like `amity serve`: this checkout's schema (a reused data set may predate new indexes), fresh statistics.
+    core_bench.manage("migrate", "--noinput", "-v", "0", environ=environ)
+    core_bench.manage("analyze_db", environ=environ)
     core_bench.manage("collectstatic", "--noinput", "-v", "0", environ=environ)
     print("Preparing: session, API token, query counts, in-process selector timings…", flush=True)
     prepared = json.loads(child("prepare", environ).splitlines()[-1])

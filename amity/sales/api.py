@@ -508,7 +508,7 @@ def pipeline_board(request: HttpRequest, id: uuid.UUID, filters: Query[BoardQuer
     pipeline = selectors.get_pipeline(id)
     params = request.GET.copy()
     params.pop("pipeline", None)
-    columns = selectors.board(user=request.user, pipeline=pipeline, params=params)
+    columns = selectors.board(user=request.user, pipeline=pipeline, params=params, cards_only=False)
     for column in columns:
         for deal in column.deals:  # known already: no query per card
             deal.stage, deal.pipeline = column.stage, pipeline

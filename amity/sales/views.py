@@ -132,7 +132,14 @@ def _board_context(request: HttpRequest, pipeline: Any, source: QueryDict) -> di
         "base_currency": money.base_currency(),
         "today": timezone.localdate(),
         "can_edit": can_edit(request.user),
+        "detail_prefix": _detail_prefix(),
     }
+
+
+def _detail_prefix() -> str:
+    """The deal page URL up to the uuid ("/deals/"), reversed once per board instead of once per card."""
+    sample = "00000000-0000-0000-0000-000000000000"
+    return reverse("sales:detail", args=[sample]).split(sample)[0]
 
 
 @login_required

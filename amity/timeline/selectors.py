@@ -103,7 +103,7 @@ MY_DAY_BUCKETS = ("overdue", "today", "upcoming")
 MY_DAY_EXPANDED = 200
 
 
-def my_tasks(*, user: Any, limit: int = 20, expand: str | None = None, count: bool = True) -> dict[str, Any]:
+def my_tasks(*, user: Any, limit: int = 15, expand: str | None = None, count: bool = True) -> dict[str, Any]:
     """The user's open tasks split into overdue, today and upcoming (in the user's time zone): the first ``limit``
     of each (``MY_DAY_EXPANDED`` of the ``expand`` bucket) and each bucket's full count (``<bucket>_count``)."""
     now = timezone.localtime()

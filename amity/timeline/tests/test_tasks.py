@@ -245,7 +245,7 @@ def test_my_day_links_deals_without_extra_queries(sales_client, sales_user, deal
 
 
 def test_my_day_shows_the_first_tasks_of_each_bucket_with_the_real_count(db):
-    """A user with many overdue tasks sees the first 20, the true count, and can expand the bucket."""
+    """A user with many overdue tasks sees the first 15, the true count, and can expand the bucket."""
     import datetime as dt
 
     from django.test import Client
@@ -263,7 +263,7 @@ def test_my_day_shows_the_first_tasks_of_each_bucket_with_the_real_count(db):
     html = client.get("/my-day/").content.decode()
     import re
 
-    assert sorted(set(re.findall(r"Overdue (\d\d)", html))) == [f"{n:02d}" for n in range(20)]
+    assert sorted(set(re.findall(r"Overdue (\d\d)", html))) == [f"{n:02d}" for n in range(15)]
     assert "25 tasks need you" in html
     assert "Show more (of 25)" in html
     expanded = client.get("/my-day/?all=overdue").content.decode()

@@ -16,10 +16,12 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 from django_tasks_db.management.commands.db_worker import Worker
 
+from amity.core.db import refresh_planner_statistics
 from amity.core.events import dispatch_pending
 from amity.timeline.services import deliver_due_reminders
 
 logger = logging.getLogger("amity.worker")
+STATISTICS_EVERY_SECONDS = 6 * 3600
 
 
 class Command(BaseCommand):
@@ -42,8 +44,12 @@ class Command(BaseCommand):
                              startup_delay=False, max_tasks=None, worker_id=f"amity-{time.time_ns()}",
                              excluded_queue_names=[])
         logger.info("worker started")
+        statistics_due = 0.0
         while self.running:
             close_old_connections()
+            if time.monotonic() >= statistics_due:
+                refresh_planner_statistics()
+                statistics_due = time.monotonic() + STATISTICS_EVERY_SECONDS
             busy = self.run_once(task_worker)
             if once and not busy:
                 break

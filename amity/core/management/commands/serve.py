@@ -23,6 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, host: str, port: int, workers: int, no_worker: bool, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
+        call_command("analyze_db")
         if settings.PRODUCTION:
             call_command("collectstatic", interactive=False, verbosity=0)
         processes = []
