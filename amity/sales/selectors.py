@@ -86,7 +86,8 @@ class Column:
 
 
 def board(*, user: Any, pipeline: Pipeline, params: Mapping[str, Any], cards_only: bool = True) -> list[Column]:
-    """Each stage with its count, total and weighted total (base currency), and its first 50 deals by value.
+    """Each stage with its count, total and weighted total (base currency), and its first 50 deals (open stages:
+    the largest; won and lost: the latest closed).
 
     Won and lost columns cover the deals closed in the last ``CLOSED_WINDOW_DAYS`` days: a board is for work in
     progress, and all-time closed deals would make every board read the whole pipeline's history (the reports
@@ -108,7 +109,9 @@ def board(*, user: Any, pipeline: Pipeline, params: Mapping[str, Any], cards_onl
         in_stage = in_stage.select_related("owner", "company")
         if cards_only:  # the page's cards; the API serialises whole deals
             in_stage = in_stage.only(*BOARD_CARD_FIELDS)
-        deals = list(in_stage.order_by("-amount_base", "-id")[:COLUMN_SIZE])
+        # Open columns lead with the largest deals; won/lost with the latest closes (the index order of each).
+        order = ("-amount_base", "-id") if stage.kind == StageKind.OPEN else ("-closed_at", "-id")
+        deals = list(in_stage.order_by(*order)[:COLUMN_SIZE])
         row = totals.get(stage.pk, {})
         count = row.get("n", 0)
         columns.append(Column(stage=stage, deals=deals, count=count, total=row.get("total") or Decimal(0),
