@@ -168,3 +168,11 @@ def test_the_board_shows_deals_closed_in_the_last_30_days_only(admin_user, pipel
     won = next(c for c in selectors.board(user=admin_user, pipeline=pipeline, params={}) if c.stage.name == "Won")
     assert [d.name for d in won.deals] == ["Recent win"]
     assert won.count == 1 and won.closed_since is not None
+
+
+def test_board_cards_escape_what_people_typed(admin_user, admin_client, pipeline):
+    services.create_deal(actor=admin_user, data={"name": '<script>alert("x")</script> & Co', "pipeline": pipeline,
+                                                 "amount": "5", "currency": "USD"})
+    html = admin_client.get(f"/deals/board/{pipeline.uuid}/").content.decode()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in html
+    assert '<script>alert("x")' not in html
