@@ -132,6 +132,7 @@ def _mount_routers() -> None:
     from amity.contacts.api import router as contacts_router
     from amity.core.api import router as core_router
     from amity.sales.api import router as sales_router
+    from amity.sales.api_reports import router as sales_reports_router
     from amity.timeline.api import router as timeline_router
 
     api.add_router("/", contacts_router)
@@ -139,6 +140,7 @@ def _mount_routers() -> None:
     api.add_router("/", core_router)
     api.add_router("/", accounts_router)
     api.add_router("/", sales_router)
+    api.add_router("/", sales_reports_router)
     api.add_router("/", _fallback_router())
 
 
