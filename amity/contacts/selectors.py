@@ -12,13 +12,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from amity.core import search
-from amity.core.pagination import Page, keyset_page
+from amity.core.pagination import Page, keyset_page, page_size
 from amity.core.permissions import get_visible_or_404, visible_to
 
 from .filters import COMPANY_SORTS, CONTACT_SORTS, DEFAULT_SORT, CompanyFilterSet, ContactFilterSet
 from .models import Company, Contact, Preference, SavedView, SpecialDate
-
-MAX_PAGE_SIZE = 200
 
 
 def contacts_for(user: Any) -> QuerySet[Contact]:
@@ -48,24 +46,13 @@ def _list_queryset(qs: QuerySet, filterset_cls: type, params: Mapping[str, Any],
     return qs, sorts[sort][1]
 
 
-def _page_size(params: Mapping[str, Any], default: int = 25) -> int:
-    raw = params.get("limit") or params.get("per_page") or default
-    try:
-        size = int(raw)
-    except (TypeError, ValueError):
-        raise ValidationError({"limit": [_("“%(value)s” is not a whole number.") % {"value": raw}]}) from None
-    if not 1 <= size <= MAX_PAGE_SIZE:
-        raise ValidationError({"limit": [_("Choose between 1 and %(max)s rows per page.") % {"max": MAX_PAGE_SIZE}]})
-    return size
-
-
 def contact_list(*, user: Any, params: Mapping[str, Any], count: bool = True) -> Page[Contact]:
     qs, ordering = _list_queryset(contacts_for(user), ContactFilterSet, params, CONTACT_SORTS)
     page = keyset_page(
         qs.select_related("company", "owner"),
         ordering,
         params.get("cursor") or None,
-        _page_size(params),
+        page_size(params),
         count=count,
     )
     _attach_tags(page.items)
@@ -100,7 +87,7 @@ def _attach_tags(items: list[Any]) -> None:
 
 def company_list(*, user: Any, params: Mapping[str, Any], count: bool = True) -> Page[Company]:
     qs, ordering = _list_queryset(companies_for(user), CompanyFilterSet, params, COMPANY_SORTS)
-    page = keyset_page(qs.select_related("owner"), ordering, params.get("cursor") or None, _page_size(params),
+    page = keyset_page(qs.select_related("owner"), ordering, params.get("cursor") or None, page_size(params),
                        count=count)
     _attach_tags(page.items)
     return page

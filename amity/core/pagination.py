@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 M = TypeVar("M", bound=Model)
 COUNT_CAP = 10_000
+MAX_PAGE_SIZE = 200
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,18 @@ class Page(Generic[M]):
         if self.total is None:
             return ""
         return f"{COUNT_CAP:,}+" if self.total_capped else f"{self.total:,}"
+
+
+def page_size(params: Any, default: int = 25) -> int:
+    """The ``limit`` (or ``per_page``) a list request asks for, checked: 1 to ``MAX_PAGE_SIZE`` rows."""
+    raw = params.get("limit") or params.get("per_page") or default
+    try:
+        size = int(raw)
+    except (TypeError, ValueError):
+        raise ValidationError({"limit": [_("“%(value)s” is not a whole number.") % {"value": raw}]}) from None
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise ValidationError({"limit": [_("Choose between 1 and %(max)s rows per page.") % {"max": MAX_PAGE_SIZE}]})
+    return size
 
 
 def encode_cursor(direction: str, value: Any, pk: int) -> str:

@@ -14,7 +14,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from amity.core.pagination import Ordering, Page, keyset_page
+from amity.core.pagination import Ordering, Page, keyset_page, page_size
 from amity.core.permissions import get_visible_or_404, visible_to
 
 from .filters import DEAL_SORTS, DealFilterSet
@@ -128,16 +128,8 @@ def deal_list(*, user: Any, params: Mapping[str, Any]) -> Page[Deal]:
         raise ValidationError({"sort": [_("“%(value)s” is not a sort; use one of: %(choices)s.")
                                         % {"value": sort, "choices": ", ".join(DEAL_SORTS)}]})
     ordering: Ordering = DEAL_SORTS[sort][1]
-    limit = params.get("limit") or 25
-    try:
-        limit = int(limit)
-        if not 1 <= limit <= 200:
-            raise ValueError
-    except (TypeError, ValueError):
-        raise ValidationError({"limit": [_("Choose between 1 and %(max)s rows per page.") % {"max": 200}]}) from None
-    page = keyset_page(qs.select_related("pipeline", "stage", "owner", "company"), ordering,
-                       params.get("cursor") or None, limit)
-    return page
+    return keyset_page(qs.select_related("pipeline", "stage", "owner", "company"), ordering,
+                       params.get("cursor") or None, page_size(params))
 
 
 def deals_of_contact(*, user: Any, contact: Any) -> list[Deal]:
