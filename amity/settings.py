@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "amity.contacts",
     "amity.timeline",
     "amity.sales",
+    "amity.commerce",
+    "amity.integrations",
     "amity.web",
     "amity.api",
 ]

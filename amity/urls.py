@@ -10,6 +10,12 @@ urlpatterns = [
     path("", include("amity.sales.urls")),
     path("", include("amity.sales.urls_quotes")),
     path("", include("amity.sales.urls_reports")),
+    path("", include("amity.contacts.urls_dedupe")),
+    path("", include("amity.commerce.urls")),
+    path("", include("amity.commerce.urls_stores")),
+    path("", include("amity.integrations.urls_imports")),
+    path("", include("amity.integrations.urls_cards")),
+    path("", include("amity.integrations.urls_exports")),
     path("api/", api.urls),
 ]
 

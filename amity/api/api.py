@@ -129,8 +129,13 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def _mount_routers() -> None:
     """Each app contributes a router in its ``api.py``."""
     from amity.accounts.api import router as accounts_router
+    from amity.commerce.api import router as commerce_router
     from amity.contacts.api import router as contacts_router
+    from amity.contacts.api_dedupe import router as dedupe_router
     from amity.core.api import router as core_router
+    from amity.integrations.api_cards import router as cards_router
+    from amity.integrations.api_exports import router as exports_router
+    from amity.integrations.api_imports import router as imports_router
     from amity.sales.api import router as sales_router
     from amity.sales.api_reports import router as sales_reports_router
     from amity.timeline.api import router as timeline_router
@@ -141,6 +146,11 @@ def _mount_routers() -> None:
     api.add_router("/", accounts_router)
     api.add_router("/", sales_router)
     api.add_router("/", sales_reports_router)
+    api.add_router("/", dedupe_router)
+    api.add_router("/", commerce_router)
+    api.add_router("/", imports_router)
+    api.add_router("/", cards_router)
+    api.add_router("/", exports_router)
     api.add_router("/", _fallback_router())
 
 

@@ -90,6 +90,18 @@ class Contact(OwnedModel, AddressFields):
     # Maintained by services that record purchases and interactions (not recomputed per read).
     lifetime_value = models.DecimalField(_("value so far"), max_digits=14, decimal_places=2, default=0)
     last_contacted_at = models.DateTimeField(_("last contact"), null=True, blank=True)
+    # Customer facts kept current incrementally by commerce services (never recomputed per read).
+    # ``lifetime_value`` above is the total spent, net of refunds, in the base currency.
+    order_count = models.PositiveIntegerField(_("orders"), default=0)
+    first_order_at = models.DateTimeField(_("first order"), null=True, blank=True)
+    last_order_at = models.DateTimeField(_("last order"), null=True, blank=True)
+    average_order_value = models.DecimalField(_("average order value"), max_digits=14, decimal_places=2, default=0)
+    # Last sign of life: an order, a behaviour event, an interaction.
+    last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
+    # Set when this contact was merged into another; its URLs redirect there and lists hide it.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
 
     class Meta:
         verbose_name = _("contact")
@@ -107,6 +119,9 @@ class Contact(OwnedModel, AddressFields):
             models.Index(fields=["country", "-updated_at"], name="contact_country"),
             models.Index(fields=["-last_contacted_at", "-id"], name="contact_last_contacted"),
             models.Index(fields=["-lifetime_value", "-id"], name="contact_value"),
+            models.Index(fields=["-last_order_at", "-id"], name="contact_last_order"),
+            models.Index(fields=["-order_count", "-id"], name="contact_order_count"),
+            models.Index(fields=["-last_activity_at", "-id"], name="contact_last_activity"),
         ]
 
     def __str__(self) -> str:
@@ -208,3 +223,41 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DuplicateStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DISMISSED = "dismissed", _("Not a duplicate")
+    MERGED = "merged", _("Merged")
+
+
+class DuplicatePair(models.Model):
+    """Two contacts that may be the same person, found by the duplicate scan (``contacts.dedupe``).
+
+    ``contact_a`` has the lower id, so a pair is stored once; ``reasons`` lists why they matched
+    (``[{"code": "email", "detail": "ada@example.com"}, {"code": "name_company", "score": 93}]``)."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    contact_a = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    contact_b = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    score = models.PositiveSmallIntegerField(_("score"))  # 0–100
+    reasons = models.JSONField(default=list)
+    status = models.CharField(max_length=12, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN)
+    detected_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact_a", "contact_b"], name="duplicatepair_unique"),
+            models.CheckConstraint(condition=models.Q(contact_a__lt=models.F("contact_b")), name="duplicatepair_ordered"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-score", "id"], name="duplicatepair_queue"),
+            models.Index(fields=["contact_b"], name="duplicatepair_b"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_a_id} ~ {self.contact_b_id} ({self.score})"

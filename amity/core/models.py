@@ -204,3 +204,20 @@ class Counter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
+
+
+class PeriodicJob(models.Model):
+    """When a registered periodic job (``core.periodic``) next falls due, and who holds it while it runs.
+
+    One row per job name; a worker claims a due job with a conditional update, so among several workers on
+    several machines exactly one runs each occurrence."""
+
+    name = models.CharField(max_length=64, unique=True)
+    next_run_at = models.DateTimeField()
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return self.name

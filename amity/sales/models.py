@@ -135,6 +135,10 @@ class Product(PublicIdModel):
     description = models.TextField(_("description"), blank=True)
     category = models.CharField(_("category"), max_length=100, blank=True)
     active = models.BooleanField(_("active"), default=True)
+    image_url = models.URLField(_("image URL"), max_length=500, blank=True)
+    product_url = models.URLField(_("product page URL"), max_length=500, blank=True)
+    # Created by commerce ingest for an unknown SKU; flagged so someone completes it in the catalogue.
+    is_placeholder = models.BooleanField(_("placeholder"), default=False)
 
     class Meta:
         ordering = ["name", "id"]

@@ -185,6 +185,12 @@ def describe(event: Any, user: Any) -> Entry:
             entry.deal_uuid = payload.get("deal", "")
             entry.deal_name = payload.get("deal_name") or payload.get("name", "")
             return entry
+    if prefix in {"order", "cart", "product"}:
+        from amity.commerce.presenters import describe_commerce
+
+        entry = describe_commerce(event, prefix, verb, payload)
+        if entry is not None:
+            return entry
     return Entry(event, "dot", "muted", etype.replace(".", " ").replace("_", " ").capitalize())
 
 

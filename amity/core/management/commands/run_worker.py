@@ -18,6 +18,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 
 from amity.core.db import refresh_planner_statistics
 from amity.core.events import dispatch_pending
+from amity.core.periodic import run_due
 from amity.timeline.services import deliver_due_reminders
 
 logger = logging.getLogger("amity.worker")
@@ -58,9 +59,10 @@ class Command(BaseCommand):
         logger.info("worker stopped")
 
     def run_once(self, task_worker: Any) -> bool:
-        """One loop: events, due reminders (an indexed query when there are none), queued tasks. True if it
-        did some work (the loop goes again without sleeping)."""
+        """One loop: events, due reminders (an indexed query when there are none), due periodic jobs
+        (``core.periodic``), queued tasks. True if it did some work (the loop goes again without sleeping)."""
         busy = dispatch_pending() > 0
         busy = deliver_due_reminders() > 0 or busy
+        busy = run_due() > 0 or busy
         task_worker.run()  # batch mode: runs every ready task, then returns
         return busy

@@ -1,0 +1,1 @@
+"""Periodic commerce work run by the worker (``core.periodic``)."""
