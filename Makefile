@@ -52,6 +52,7 @@ e2e: setup
 test: lint typecheck checks test-sqlite test-postgres e2e
 
 bench: setup
+	@command -v wrk >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	$(PY) bench/run.py
 
 # Translations: the compiled .mo files are committed, so running Amity needs no gettext tools.
