@@ -39,6 +39,8 @@ class Company(OwnedModel, AddressFields):
     description = models.TextField(_("description"), blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="companies", verbose_name=_("tags"))
     custom = models.JSONField(default=dict, blank=True)
+    # The id this record has in the system it was imported from (matching on re-import).
+    external_id = models.CharField(_("external id"), max_length=128, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("company")
@@ -87,6 +89,9 @@ class Contact(OwnedModel, AddressFields):
     do_not_contact = models.BooleanField(_("do not contact"), default=False)
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts", verbose_name=_("tags"))
     custom = models.JSONField(default=dict, blank=True)
+    external_id = models.CharField(_("external id"), max_length=128, blank=True, db_index=True)
+    # A small portrait (from a vCard or an upload) as a data: URI, at most 256 KB; shown as the avatar.
+    photo = models.TextField(_("photo"), blank=True, editable=False)
     # Maintained by services that record purchases and interactions (not recomputed per read).
     lifetime_value = models.DecimalField(_("value so far"), max_digits=14, decimal_places=2, default=0)
     last_contacted_at = models.DateTimeField(_("last contact"), null=True, blank=True)

@@ -71,6 +71,7 @@ class Deal(OwnedModel):
     contacts = models.ManyToManyField("contacts.Contact", blank=True, related_name="deals", verbose_name=_("contacts"))
     tags = models.ManyToManyField(Tag, blank=True, related_name="deals", verbose_name=_("tags"))
     custom = models.JSONField(default=dict, blank=True)
+    external_id = models.CharField(_("external id"), max_length=128, blank=True, db_index=True)
     lost_reason = models.ForeignKey(LostReason, verbose_name=_("lost reason"), null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="deals")
     lost_note = models.CharField(_("lost note"), max_length=300, blank=True)
