@@ -130,6 +130,7 @@ def _mount_routers() -> None:
     """Each app contributes a router in its ``api.py``."""
     from amity.accounts.api import router as accounts_router
     from amity.commerce.api import router as commerce_router
+    from amity.commerce.api_orders import router as orders_router
     from amity.contacts.api import router as contacts_router
     from amity.contacts.api_dedupe import router as dedupe_router
     from amity.core.api import router as core_router
@@ -148,6 +149,7 @@ def _mount_routers() -> None:
     api.add_router("/", sales_reports_router)
     api.add_router("/", dedupe_router)
     api.add_router("/", commerce_router)
+    api.add_router("/", orders_router)
     api.add_router("/", imports_router)
     api.add_router("/", cards_router)
     api.add_router("/", exports_router)
