@@ -5,6 +5,10 @@
     amity demo --contacts N        build a demo workspace
     amity createadmin              create an admin user (prints a random password once)
     amity backup [FILE]            online SQLite backup (PostgreSQL: prints pg_dump guidance)
+    amity import FILE --type contact [--mapping M.json | --preset hubspot] [--dry-run]
+                                   import a CSV/XLSX file as the wizard does
+    amity export-workspace FILE    the whole workspace as JSON lines in a .zip (backups, SQLite ↔ PostgreSQL)
+    amity import-workspace FILE    load such a .zip into an empty database
     amity <any manage.py command>  e.g. amity migrate, amity shell
 """
 
@@ -13,7 +17,8 @@ from __future__ import annotations
 import os
 import sys
 
-ALIASES = {"serve": "serve", "worker": "run_worker", "demo": "demo", "createadmin": "createadmin", "backup": "backup"}
+ALIASES = {"serve": "serve", "worker": "run_worker", "demo": "demo", "createadmin": "createadmin", "backup": "backup",
+           "export-workspace": "export_workspace", "import-workspace": "import_workspace"}
 
 
 def main(argv: list[str] | None = None) -> None:

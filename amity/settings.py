@@ -156,6 +156,8 @@ USE_I18N = True
 USE_TZ = True
 AMITY_DEFAULT_REGION = os.environ.get("AMITY_DEFAULT_REGION", "US")  # phone numbers without a country code
 AMITY_BASE_CURRENCY = os.environ.get("AMITY_BASE_CURRENCY", "USD")
+# How imports read dates like 03/04/2025: "DMY" (3 April) or "MDY" (4 March).
+AMITY_DATE_ORDER = os.environ.get("AMITY_DATE_ORDER", "DMY").upper()
 
 # --- static ---------------------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
