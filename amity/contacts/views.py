@@ -6,7 +6,7 @@ so another team's record answers 404; writes the role may not make answer 403.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,10 +22,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from amity.accounts.selectors import active_users
-from amity.core import audit, customfield_services
-from amity.core.csvexport import counted_into_audit, csv_response
+from amity.core import customfield_services
 from amity.core.customfields import display_value
-from amity.core.models import AuditAction, CustomFieldType, Tag
+from amity.core.models import CustomFieldType, Tag
 from amity.core.normalize import format_phone
 from amity.core.permissions import can_delete, can_edit, can_export, is_admin
 
@@ -189,65 +188,11 @@ def company_list(request: HttpRequest) -> HttpResponse:
 
 # --- export ---------------------------------------------------------------------------------------------------------
 
-CONTACT_COLUMNS = ["uuid", "first_name", "last_name", "display_name", "email", "phone", "company", "job_title",
-                   "lifecycle_stage", "owner", "source", "tags", "city", "country", "time_zone", "language",
-                   "do_not_contact", "last_contacted_at", "created_at", "updated_at"]
-COMPANY_COLUMNS = ["uuid", "name", "domain", "industry", "size", "phone", "owner", "tags", "city", "country",
-                   "created_at", "updated_at"]
-
-
-def _export_row(obj: Any, columns: list[str], custom_keys: list[str]) -> list[Any]:
-    row: list[Any] = []
-    for column in columns:
-        if column == "tags":
-            row.append(", ".join(sorted(t.name for t in obj.tags.all())))
-        elif column == "owner":
-            row.append(obj.owner.email if obj.owner else "")
-        elif column == "company":
-            row.append(obj.company.name if obj.company else "")
-        else:
-            value = getattr(obj, column)
-            row.append(value.isoformat() if hasattr(value, "isoformat") else value)
-    custom = obj.custom or {}
-    row.extend(custom.get(key) for key in custom_keys)
-    return row
-
-
 def _export(request: HttpRequest, kind: str) -> HttpResponseBase:
-    if not can_export(request.user):
-        raise PermissionDenied(_("Your role cannot export records."))
-    params = _list_params(request)
-    if kind == "contact":
-        columns, queryset_of = CONTACT_COLUMNS, selectors.iter_contacts
-    else:
-        columns, queryset_of = COMPANY_COLUMNS, _iter_companies  # type: ignore[assignment]
-    try:
-        records = queryset_of(user=request.user, params=params)
-        # Filters are validated when the query is built, before the first row is sent.
-        records = iter(records)
-        first = next(records, None)
-    except ValidationError as exc:
-        messages.error(request, _("Nothing was exported: %(reason)s") % {
-            "reason": "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())})
-        return redirect(f"{reverse(LIST_KINDS[kind]['list_url'])}?{_query_without(request.GET, 'cursor')}")
-    definitions = filterset_definitions(LIST_KINDS[kind]["filterset"](params))
-    custom_keys = [d.key for d in definitions]
-    entry = audit.record(AuditAction.EXPORT, actor=request.user, object_type=kind,
-                         changes={"filters": {k: v for k, v in request.GET.items() if k != "cursor"}, "rows": None})
+    """Columns, rows and audit live in ``integrations.exports``, shared with the XLSX export and the API."""
+    from amity.integrations.views_exports import export_list
 
-    def all_records() -> Iterator[Any]:
-        if first is not None:
-            yield first
-            yield from records
-
-    rows = (_export_row(obj, columns, custom_keys) for obj in counted_into_audit(entry, all_records()))
-    header = [*columns, *[f"custom.{key}" for key in custom_keys]]
-    return csv_response(f"{'contacts' if kind == 'contact' else 'companies'}.csv", header, rows)
-
-
-def _iter_companies(*, user: Any, params: Any) -> Iterator[Any]:
-    yield from selectors.company_queryset(user=user, params=params).prefetch_related("tags").iterator(
-        chunk_size=2000)
+    return export_list(request, kind, "csv")
 
 
 @login_required

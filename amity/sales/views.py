@@ -7,7 +7,6 @@ another team's deal answers 404; writes the role may not make answer 403.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -27,10 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from amity.accounts.selectors import active_users
 from amity.contacts import selectors as contact_selectors
-from amity.core import audit, money
-from amity.core.csvexport import counted_into_audit, csv_response
-from amity.core.customfields import definitions
-from amity.core.models import AuditAction
+from amity.core import money
 from amity.core.permissions import can_delete, can_edit, can_export, is_admin
 from amity.timeline import presenters
 from amity.timeline.selectors import timeline
@@ -235,49 +231,13 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     return render(request, "sales/deal_list.html", context)
 
 
-EXPORT_COLUMNS = ["uuid", "name", "pipeline", "stage", "status", "amount", "currency", "amount_base", "probability",
-                  "expected_close_date", "owner", "company", "contacts", "tags", "lost_reason", "lost_note",
-                  "created_at", "updated_at", "closed_at"]
-
-
-def _export_row(deal: Any, custom_keys: list[str]) -> list[Any]:
-    values = {
-        "uuid": deal.uuid, "name": deal.name, "pipeline": deal.pipeline.name, "stage": deal.stage.name,
-        "status": deal.stage.kind, "amount": deal.amount, "currency": deal.currency, "amount_base": deal.amount_base,
-        "probability": deal.probability, "expected_close_date": deal.expected_close_date,
-        "owner": deal.owner.email if deal.owner else "", "company": deal.company.name if deal.company else "",
-        "contacts": ", ".join(c.email or str(c) for c in deal.contacts.all()),
-        "tags": ", ".join(sorted(t.name for t in deal.tags.all())),
-        "lost_reason": deal.lost_reason.name if deal.lost_reason else "", "lost_note": deal.lost_note,
-        "created_at": deal.created_at, "updated_at": deal.updated_at, "closed_at": deal.closed_at,
-    }
-    row = [v.isoformat() if hasattr(v, "isoformat") else v for v in (values[c] for c in EXPORT_COLUMNS)]
-    custom = deal.custom or {}
-    row.extend(custom.get(key) for key in custom_keys)
-    return row
-
-
 @login_required
 @require_GET
 def export(request: HttpRequest) -> HttpResponseBase:
-    if not can_export(request.user):
-        raise PermissionDenied(_("Your role cannot export records."))
-    params = _filter_params(request.GET, request.user, LIST_FILTERS)
-    try:
-        deals = selectors.filtered_deals(user=request.user, params=params)
-    except ValidationError as exc:
-        messages.error(request, _("Nothing was exported: %(reason)s") % {"reason": _error_text(exc)})
-        return redirect(f"{reverse('sales:list')}?{_query(request.GET, LIST_FILTERS)}")
-    custom_keys = [d.key for d in definitions("deal")]
-    entry = audit.record(AuditAction.EXPORT, actor=request.user, object_type="deal",
-                         changes={"filters": {k: v for k, v in request.GET.items() if k != "cursor"}, "rows": None})
+    """Columns, rows and audit live in ``integrations.exports``, shared with the XLSX export and the API."""
+    from amity.integrations.views_exports import export_list
 
-    def records() -> Iterator[Any]:
-        yield from (deals.select_related("pipeline", "stage", "owner", "company", "lost_reason")
-                    .prefetch_related("tags", "contacts").order_by("-updated_at", "-id").iterator(chunk_size=2000))
-
-    rows = (_export_row(deal, custom_keys) for deal in counted_into_audit(entry, records()))
-    return csv_response("deals.csv", [*EXPORT_COLUMNS, *[f"custom.{k}" for k in custom_keys]], rows)
+    return export_list(request, "deal", "csv")
 
 
 # --- the deal page --------------------------------------------------------------------------------------------------
