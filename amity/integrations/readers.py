@@ -1,0 +1,515 @@
+"""Reading spreadsheets for imports: CSV (any delimiter, detected encoding) and XLSX, always streamed.
+
+``inspect(path)`` looks at a file once (format, encoding, delimiter, headers, a few sample rows) and raises
+``FileProblem`` with a message for the person who uploaded it when the file cannot be imported at all.
+``iter_rows(path, info)`` then yields every data row as ``(row_number, values)``, never holding more than one row
+(plus a read buffer) in memory, so a 200 MB file imports in constant memory.
+
+Cell content is only ever text: nothing is evaluated (XLSX formulas come back as the value Excel stored, a CSV cell
+starting with ``=`` stays that text) and nothing is interpreted as HTML here or anywhere downstream.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from amity.integrations.values import clean_cell
+
+MAX_FILE_BYTES = 200 * 1024 * 1024
+ENCODINGS = [
+    ("", gettext_lazy("Detect automatically")),
+    ("utf-8", gettext_lazy("UTF-8")),
+    ("utf-16", gettext_lazy("UTF-16")),
+    ("gb18030", gettext_lazy("Chinese (GB18030/GBK)")),
+    ("latin-1", gettext_lazy("Western (Latin-1)")),
+]
+DELIMITERS = [",", ";", "\t", "|"]
+SAMPLE_BYTES = 64 * 1024
+CHUNK_BYTES = 1024 * 1024
+
+# Encodings a caller may pass (aliases people type) → the name we report and open the file with.
+_ENCODING_ALIASES = {
+    "utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8-sig", "utf_8_sig": "utf-8-sig",
+    "utf-16": "utf-16", "utf16": "utf-16", "utf-16-le": "utf-16-le", "utf-16le": "utf-16-le",
+    "utf-16-be": "utf-16-be", "utf-16be": "utf-16-be",
+    "gb18030": "gb18030", "gbk": "gb18030", "gb2312": "gb18030", "cp936": "gb18030",
+    "latin-1": "latin-1", "latin1": "latin-1", "iso-8859-1": "latin-1", "cp1252": "latin-1",
+    "windows-1252": "latin-1",
+}
+
+
+def _latin1_fallback(exc: UnicodeError) -> tuple[str, int]:
+    """Bytes Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) decode as Latin-1."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return exc.object[exc.start:exc.end].decode("latin-1"), exc.end
+
+
+codecs.register_error("amity-latin1", _latin1_fallback)
+
+
+def _codec(encoding: str) -> tuple[str, str]:
+    """The Python codec and error handler for one of our encoding names. "latin-1" reads as Windows-1252 (its
+    superset that spreadsheets on Windows actually write: €, curly quotes, dashes), falling back to Latin-1."""
+    if encoding == "latin-1":
+        return "cp1252", "amity-latin1"
+    return encoding, "strict"
+
+
+class FileProblem(Exception):
+    """The whole file cannot be imported; ``str(exc)`` is the (translated) message for the person."""
+
+
+@dataclass(frozen=True)
+class SheetInfo:
+    format: str  # "csv" | "xlsx"
+    encoding: str  # "utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "gb18030", "latin-1"; "" for xlsx
+    delimiter: str  # "," ";" "\t" "|"; "" for xlsx
+    headers: list[str]
+    sample: list[list[str]]
+    sheet: str = ""  # xlsx: the sheet read
+    sheets: list[str] = field(default_factory=list)  # xlsx: every sheet's name, for a sheet picker
+    header_row: int = 1  # the spreadsheet row of the header (blank rows above it are skipped)
+    size: int = 0  # bytes
+
+
+RaggedCallback = Callable[[int, int, int], None]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What kind of file is it?
+
+def _size_text(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{max(1, size // 1024)} KB"
+
+
+def _check_size(path: Path) -> int:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        raise FileProblem(_("The file could not be opened.")) from None
+    if size > MAX_FILE_BYTES:
+        raise FileProblem(
+            _("The file is %(size)s; the limit is %(limit)s. Split it into smaller files and import them one by one.")
+            % {"size": _size_text(size), "limit": _size_text(MAX_FILE_BYTES)}
+        )
+    if size == 0:
+        raise FileProblem(_("The file is empty."))
+    return size
+
+
+_SIGNATURES: list[tuple[bytes, Any]] = [
+    (b"%PDF", gettext_lazy("This is a PDF document, not a spreadsheet. Export the data as CSV or XLSX.")),
+    (b"\x89PNG", gettext_lazy("This is an image (PNG), not a spreadsheet.")),
+    (b"\xff\xd8\xff", gettext_lazy("This is an image (JPEG), not a spreadsheet.")),
+    (b"GIF8", gettext_lazy("This is an image (GIF), not a spreadsheet.")),
+    (b"\xd0\xcf\x11\xe0", gettext_lazy(
+        "This is an old Excel 97–2003 (.xls) workbook. Open it in your spreadsheet program and save it as .xlsx or "
+        "CSV.")),
+    (b"\x1f\x8b", gettext_lazy("This is a compressed (gzip) file. Unpack it and upload the CSV or XLSX inside.")),
+    (b"Rar!", gettext_lazy("This is a compressed (RAR) file. Unpack it and upload the CSV or XLSX inside.")),
+    (b"7z\xbc\xaf", gettext_lazy("This is a compressed (7-Zip) file. Unpack it and upload the CSV or XLSX inside.")),
+    (b"\x7fELF", gettext_lazy("This is a program, not a spreadsheet.")),
+    (b"MZ", gettext_lazy("This is a program, not a spreadsheet.")),
+]
+
+
+def _sniff_format(path: Path, head: bytes) -> str:
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, OSError):
+            raise FileProblem(_("The file looks like an XLSX workbook or a zip archive but is damaged.")) from None
+        if "xl/workbook.xml" in names:
+            return "xlsx"
+        if "content.xml" in names and "mimetype" in names:
+            raise FileProblem(_("This is an OpenDocument file (.ods). Save it as .xlsx or CSV and upload that."))
+        if "word/document.xml" in names:
+            raise FileProblem(_("This is a Word document, not a spreadsheet."))
+        raise FileProblem(_("This is a zip archive, not a spreadsheet. Unpack it and upload the CSV or XLSX inside."))
+    for signature, message in _SIGNATURES:
+        if head.startswith(signature):
+            raise FileProblem(str(message))
+    return "csv"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# CSV: encoding and delimiter
+
+def _utf16_guess(head: bytes) -> str | None:
+    """UTF-16 without a BOM: ASCII-heavy text has a NUL in every other byte."""
+    sample = head[: 4096 - (len(head[:4096]) % 2)]
+    if len(sample) < 4 or sample.count(0) < len(sample) // 4:
+        return None
+    even_nuls = sample[0::2].count(0)
+    odd_nuls = sample[1::2].count(0)
+    if odd_nuls > len(sample) // 4 and even_nuls < odd_nuls // 4:
+        return "utf-16-le"
+    if even_nuls > len(sample) // 4 and odd_nuls < even_nuls // 4:
+        return "utf-16-be"
+    return None
+
+
+def _decodes(path: Path, encoding: str) -> tuple[bool, int]:
+    """Whether the whole file decodes in ``encoding`` (streamed), and the line of the first bad byte if not."""
+    codec, errors = _codec(encoding)
+    decoder = codecs.getincrementaldecoder(codec)(errors)
+    line = 1
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return False, line + exc.object[: exc.start].count(b"\n")
+            line += text.count("\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False, line
+    return True, line
+
+
+def _looks_binary(head: bytes) -> bool:
+    """Control bytes other than tab/CR/LF/FF in a file that is not UTF-16: an unknown binary format."""
+    if not head:
+        return False
+    controls = sum(1 for b in head[:4096] if b < 32 and b not in (9, 10, 12, 13))
+    return controls > max(2, len(head[:4096]) // 100)
+
+
+def _detect_encoding(path: Path, head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16"
+    guess = _utf16_guess(head)
+    if guess:
+        return guess
+    if _looks_binary(head):
+        raise FileProblem(_("This is not a text or spreadsheet file (it contains binary data)."))
+    if _decodes(path, "utf-8")[0]:
+        return "utf-8"
+    return _gb18030_or_latin1(path, head)
+
+
+def _gb18030_or_latin1(path: Path, head: bytes) -> str:
+    try:
+        head.decode("gb18030")
+        gb_ok = True
+    except UnicodeDecodeError as exc:
+        gb_ok = exc.start >= len(head) - 4  # a multi-byte character cut by the sample's end
+    if not gb_ok:
+        return "latin-1"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(head, cp_isolation=["gb18030", "cp1252"]).best()
+    choice = "gb18030" if best is not None and best.encoding in {"gb18030", "gbk", "gb2312"} else "latin-1"
+    if choice == "gb18030" and not _decodes(path, "gb18030")[0]:
+        return "latin-1"
+    return choice
+
+
+def _clean_encoding(encoding: str) -> str:
+    name = _ENCODING_ALIASES.get(encoding.strip().lower().replace("_", "-"))
+    if name is None:
+        raise FileProblem(_("“%(encoding)s” is not an encoding Amity can read.") % {"encoding": encoding})
+    return name
+
+
+def _encoding_label(encoding: str) -> str:
+    labels = dict(ENCODINGS)
+    return str(labels.get(encoding.removesuffix("-sig").removesuffix("-le").removesuffix("-be"), encoding))
+
+
+def _detect_delimiter(text: str) -> str:
+    lines = text.splitlines(keepends=True)
+    if len(lines) > 1 and not text.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the last line of a sample may be cut in the middle
+    sample = "".join(lines[:50])
+    try:
+        found = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        found = ""
+    if found in DELIMITERS and _consistent(sample, found):
+        return found
+    best, best_score = ",", 0
+    for candidate in DELIMITERS:
+        rows = [r for r in csv.reader(io.StringIO(sample), delimiter=candidate) if r]
+        if not rows or len(rows[0]) < 2:
+            continue
+        score = sum(1 for r in rows if len(r) == len(rows[0])) * 1000 + len(rows[0])
+        if score > best_score:
+            best, best_score = candidate, score
+    return best
+
+
+def _consistent(sample: str, delimiter: str) -> bool:
+    rows = [r for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r]
+    return bool(rows) and len(rows[0]) > 1
+
+
+def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:
+    codec, errors = _codec(encoding)
+    return open(path, encoding=codec, errors=errors, newline="")  # noqa: SIM115 — the caller closes it
+
+
+def _without_nuls(handle: io.TextIOWrapper) -> Iterator[str]:
+    for line in handle:
+        yield line.replace("\x00", "") if "\x00" in line else line
+
+
+def clean_headers(raw: list[str]) -> list[str]:
+    """Trimmed names; an empty one becomes "Column 3", a repeated one "Email (2)"."""
+    headers: list[str] = []
+    seen: set[str] = set()
+    for index, value in enumerate(raw, start=1):
+        name = clean_cell(value).replace("\n", " ") or _("Column %(number)s") % {"number": index}
+        candidate, n = name, 2
+        while candidate.casefold() in seen:
+            candidate = f"{name} ({n})"
+            n += 1
+        seen.add(candidate.casefold())
+        headers.append(candidate)
+    return headers
+
+
+def _csv_records(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """Every record with its spreadsheet row number (a quoted newline stays inside its record)."""
+    with _open_text(path, encoding) as handle:
+        reader = csv.reader(_without_nuls(handle), delimiter=delimiter)
+        number = 0
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise FileProblem(
+                    _("Row %(row)s could not be read (%(reason)s). Check for a quote that is never closed.")
+                    % {"row": number + 1, "reason": exc}
+                ) from None
+            except UnicodeDecodeError:
+                raise FileProblem(
+                    _("Row %(row)s is not valid %(encoding)s. Choose the file's encoding by hand.")
+                    % {"row": number + 1, "encoding": _encoding_label(encoding)}
+                ) from None
+            number += 1
+            yield number, record
+
+
+def _inspect_csv(path: Path, head: bytes, size: int, encoding: str | None, delimiter: str | None,
+                 sample_rows: int) -> SheetInfo:
+    if encoding:
+        encoding = _clean_encoding(encoding)
+        ok, line = _decodes(path, encoding)
+        if not ok:
+            raise FileProblem(
+                _("The file is not valid %(encoding)s (the first problem is on line %(line)s). Choose another "
+                  "encoding or let Amity detect it.") % {"encoding": _encoding_label(encoding), "line": line}
+            )
+    else:
+        encoding = _detect_encoding(path, head)
+    codec, errors = _codec(encoding)
+    text = codecs.getincrementaldecoder(codec)(errors).decode(head)
+    if delimiter:
+        if delimiter == "\\t" or delimiter.lower() == "tab":
+            delimiter = "\t"
+        if delimiter not in DELIMITERS:
+            raise FileProblem(_("Choose comma, semicolon, tab or | as the delimiter."))
+    else:
+        delimiter = _detect_delimiter(text.lstrip("\ufeff"))
+    headers: list[str] | None = None
+    header_row = 1
+    sample: list[list[str]] = []
+    has_data = False
+    for number, record in _csv_records(path, encoding, delimiter):
+        if not any(cell.strip() for cell in record):
+            continue
+        if headers is None:
+            if number == 1 and record:
+                record[0] = record[0].lstrip("\ufeff")
+            headers, header_row = clean_headers(record), number
+            continue
+        has_data = True
+        if len(sample) >= sample_rows:
+            break
+        sample.append(_fit(record, len(headers)))
+    if headers is None:
+        raise FileProblem(_("The file has no rows."))
+    if not has_data:
+        raise FileProblem(_("The file has a header row but no data rows."))
+    return SheetInfo(format="csv", encoding=encoding, delimiter=delimiter, headers=headers, sample=sample,
+                     header_row=header_row, size=size)
+
+
+def _fit(record: list[str], width: int) -> list[str]:
+    values = [clean_cell(v) for v in record[:width]]
+    if len(values) < width:
+        values.extend([""] * (width - len(values)))
+    return values
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# XLSX
+
+def xlsx_value(value: Any) -> str:
+    """One stored XLSX cell value as the text an importer parses: dates ISO, numbers without float noise."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0, 0) and value.tzinfo is None:
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return ""
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        text = format(Decimal(repr(value)), "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return clean_cell(str(value))
+
+
+def _open_workbook(path: Path) -> Any:
+    import openpyxl
+
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    except Exception:  # openpyxl raises many kinds (KeyError, ValueError, BadZipFile, XML errors) for broken files
+        raise FileProblem(_("The XLSX workbook could not be read; it may be damaged. Save it again or export CSV."))\
+            from None
+
+
+def _worksheet(workbook: Any, sheet: str | None) -> Any:
+    if sheet:
+        if sheet not in workbook.sheetnames:
+            raise FileProblem(_("The workbook has no sheet named “%(sheet)s”.") % {"sheet": sheet})
+        return workbook[sheet]
+    return workbook.worksheets[0] if workbook.worksheets else None
+
+
+def _xlsx_records(path: Path, sheet: str | None) -> Iterator[tuple[int, list[str]]]:
+    workbook = _open_workbook(path)
+    try:
+        worksheet = _worksheet(workbook, sheet)
+        if worksheet is None:
+            return
+        try:
+            for number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
+                yield number, [xlsx_value(v) for v in row]
+        except FileProblem:
+            raise
+        except Exception:
+            raise FileProblem(_("The XLSX workbook could not be read; it may be damaged. Save it again or export "
+                                "CSV.")) from None
+    finally:
+        workbook.close()
+
+
+def _inspect_xlsx(path: Path, size: int, sheet: str | None, sample_rows: int) -> SheetInfo:
+    workbook = _open_workbook(path)
+    try:
+        sheets = list(workbook.sheetnames)
+        worksheet = _worksheet(workbook, sheet)
+        title = worksheet.title if worksheet is not None else ""
+    finally:
+        workbook.close()
+    headers: list[str] | None = None
+    header_row = 1
+    sample: list[list[str]] = []
+    has_data = False
+    for number, record in _xlsx_records(path, title or None):
+        if not any(record):
+            continue
+        if headers is None:
+            while record and not record[-1]:
+                record.pop()
+            headers, header_row = clean_headers(record), number
+            continue
+        has_data = True
+        if len(sample) >= sample_rows:
+            break
+        sample.append(_fit(record, len(headers)))
+    if headers is None:
+        raise FileProblem(_("The sheet “%(sheet)s” is empty.") % {"sheet": title})
+    if not has_data:
+        raise FileProblem(_("The sheet “%(sheet)s” has a header row but no data rows.") % {"sheet": title})
+    return SheetInfo(format="xlsx", encoding="", delimiter="", headers=headers, sample=sample, sheet=title,
+                     sheets=sheets, header_row=header_row, size=size)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Public interface
+
+def inspect(path: str | Path, *, encoding: str | None = None, delimiter: str | None = None,
+            sample_rows: int = 10, sheet: str | None = None) -> SheetInfo:
+    """Look at a file: its format, encoding and delimiter (detected unless given), headers and the first
+    ``sample_rows`` data rows. Raises ``FileProblem`` for anything that cannot be imported as a whole."""
+    path = Path(path)
+    size = _check_size(path)
+    with path.open("rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+    if _sniff_format(path, head) == "xlsx":
+        return _inspect_xlsx(path, size, sheet, sample_rows)
+    return _inspect_csv(path, head, size, encoding, delimiter, sample_rows)
+
+
+def iter_rows(path: str | Path, info: SheetInfo, *,
+              on_ragged: RaggedCallback | None = None) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(row_number, values)`` for every data row, streamed.
+
+    ``row_number`` is the row as the person sees it in their spreadsheet (the header is row 1, so data starts at
+    2; a record with a quoted line break counts as one row). ``values`` are cleaned strings (see
+    ``values.clean_cell``), exactly ``len(info.headers)`` of them. Completely empty rows are skipped.
+
+    Ragged rows: a row with fewer cells is padded with "", a row with more cells loses the extra ones. Either way
+    ``on_ragged(row_number, cells, len(info.headers))`` is called before the row is yielded, so the caller can
+    warn "Row 17 has 9 cells; the header has 7". Extra cells that are all empty (trailing delimiters, or XLSX
+    cells formatted but blank) are dropped silently, and XLSX rows may be shorter than the header (Excel does not
+    store trailing empty cells), so only CSV reports short rows.
+
+    Raises ``FileProblem`` if the file turns out to be unreadable part-way (a damaged workbook, an unclosed quote
+    that makes a cell larger than 128 KB).
+    """
+    path = Path(path)
+    width = len(info.headers)
+    records = (_xlsx_records(path, info.sheet or None) if info.format == "xlsx"
+               else _csv_records(path, info.encoding, info.delimiter))
+    for number, record in records:
+        if number <= info.header_row:
+            continue
+        if len(record) != width:
+            if len(record) > width:
+                ragged = any(cell.strip() for cell in record[width:])
+            else:
+                ragged = info.format == "csv"
+            if not any(cell.strip() for cell in record):
+                continue
+            if ragged and on_ragged is not None:
+                on_ragged(number, len(record), width)
+        elif not any(cell.strip() for cell in record):
+            continue
+        yield number, _fit(record, width)
