@@ -54,6 +54,8 @@ class ImportJob(models.Model):
     format = models.CharField(max_length=8, blank=True)
     encoding = models.CharField(max_length=32, blank=True)
     delimiter = models.CharField(max_length=4, blank=True)
+    sheet = models.CharField(max_length=100, blank=True)
+    header_row = models.PositiveIntegerField(default=1)
     headers = models.JSONField(default=list, blank=True)
     sample = models.JSONField(default=list, blank=True)
     # {"<column index>": "<field key>"}; unmapped columns are absent.

@@ -1,0 +1,31 @@
+"""Import work the worker runs: the real run and a big undo (``django.tasks`` on the database queue), and the
+periodic deletion of uploaded files a week after their import finished."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from django_tasks import task
+
+from amity.core.periodic import every
+
+
+@task()
+def run_import(job_id: int) -> str:
+    from . import imports
+
+    return imports.run(job_id).status
+
+
+@task()
+def undo_import(job_id: int) -> str:
+    from . import imports
+
+    return imports.undo(job_id).status
+
+
+@every("imports.delete_old_files", daily_at=time(3, 10))
+def delete_old_import_files() -> int:
+    from . import imports
+
+    return imports.delete_old_files()
