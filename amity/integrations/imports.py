@@ -245,7 +245,9 @@ def start(*, actor: Any, job: ImportJob) -> ImportJob:
     job.save(update_fields=["status", "updated_at"])
     from .tasks import run_import
 
-    transaction.on_commit(lambda: run_import.enqueue(job.pk))
+    # The database queue's row commits with the status change (or not at all).
+    run_import.enqueue(job.pk)
+    job.refresh_from_db()
     return job
 
 
@@ -368,13 +370,17 @@ class Engine:
 
     def batches(self) -> Iterator[list[Row]]:
         batch: list[Row] = []
+        # An order's lines (rows sharing the order id) stay in one batch.
+        group_column = next((i for i, k in self.mapping.items() if k == "external_id"), None) \
+            if self.job.object_type == "order" else None
         for seen, row in enumerate(self.rows()):
             if self.row_limit is not None and seen >= self.row_limit:
                 break
-            batch.append(row)
-            if len(batch) >= BATCH_SIZE:
+            if len(batch) >= BATCH_SIZE and (group_column is None
+                                             or row.values[group_column] != batch[-1].values[group_column]):
                 yield batch
                 batch = []
+            batch.append(row)
         if batch:
             yield batch
 
@@ -1002,25 +1008,23 @@ class Engine:
         self._per_record(batch, apply)
 
     def order_batch(self, batch: list[Row]) -> None:
-        try:
-            from amity.commerce.services import record_order  # type: ignore[attr-defined]
-        except ImportError:
-            for row in batch:
-                if not row.errors:
-                    row.fail("", "", _("Order imports are not available in this version."))
-            return
-        # Rows sharing an external id are the lines of one order.
+        from amity.commerce.services import record_order
+
+        # Rows sharing an external id are the lines of one order (the batcher keeps them in one batch).
         groups: dict[str, list[Row]] = {}
         for row in batch:
             if row.errors:
                 continue
             key = str(row.data.get("external_id") or f"row-{row.number}")
             groups.setdefault(key, []).append(row)
-        line_keys = {"sku", "product", "product_name", "quantity", "unit_price", "line_total"}
+        line_keys = {"sku": "sku", "product_name": "name", "quantity": "quantity", "unit_price": "unit_price"}
         for rows in groups.values():
+            if any(r.errors for r in rows):
+                continue
             first = rows[0]
             data = {k: v for k, v in first.data.items() if k not in line_keys}
-            data["lines"] = [{k.removeprefix("line_"): v for k, v in r.data.items() if k in line_keys} for r in rows]
+            lines = [{line_keys[k]: v for k, v in r.data.items() if k in line_keys} for r in rows]
+            data["lines"] = [line for line in lines if line]
             if data.get("emails"):
                 data["email"] = data.pop("emails")[0]
             try:
@@ -1029,11 +1033,11 @@ class Engine:
             except ValidationError as exc:
                 for row in rows:
                     for key, message in _error_items(exc):
-                        row.fail(self._column_of(key) if key else "", key, message)
+                        field_key = key.split(".")[-1] if key.startswith("lines.") else key
+                        row.fail(self._column_of(field_key) if field_key else "", key, message)
                 continue
-            created = outcome in {"created", "new"}
-            self.counts["created" if created else "skipped"] += 1
-            if self.commit and created:
+            self.counts[{"created": "created", "updated": "updated"}.get(outcome, "skipped")] += 1
+            if self.commit and outcome == "created":
                 ImportChange.objects.create(job=self.job, object_type="order", object_id=order.pk,
                                             action=ImportChange.CREATED)
 
@@ -1112,7 +1116,8 @@ def request_undo(*, actor: Any, job: ImportJob) -> ImportJob:
         job.save(update_fields=["status", "updated_at"])
         from .tasks import undo_import
 
-        transaction.on_commit(lambda: undo_import.enqueue(job.pk))
+        undo_import.enqueue(job.pk)
+        job.refresh_from_db()
         return job
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.UNDOING)
     return undo(job.pk, actor=actor)
