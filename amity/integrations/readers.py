@@ -186,8 +186,9 @@ def _looks_binary(head: bytes) -> bool:
     """Control bytes other than tab/CR/LF/FF in a file that is not UTF-16: an unknown binary format."""
     if not head:
         return False
-    controls = sum(1 for b in head[:4096] if b < 32 and b not in (9, 10, 12, 13))
-    return controls > max(2, len(head[:4096]) // 100)
+    sample = head[:4096]
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+    return controls > max(8, len(sample) * 3 // 100)
 
 
 def _detect_encoding(path: Path, head: bytes) -> str:
@@ -266,9 +267,21 @@ def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:
     return open(path, encoding=codec, errors=errors, newline="")  # noqa: SIM115 — the caller closes it
 
 
-def _without_nuls(handle: io.TextIOWrapper) -> Iterator[str]:
-    for line in handle:
-        yield line.replace("\x00", "") if "\x00" in line else line
+class _Lines:
+    """The file's lines for csv.reader, without NULs, remembering the lines of the record being read (to tell an
+    unclosed quote at the end of the file from a legitimately multi-line last cell)."""
+
+    def __init__(self, handle: io.TextIOWrapper):
+        self.handle = handle
+        self.current: list[str] = []
+
+    def __iter__(self) -> Iterator[str]:
+        current = self.current
+        for line in self.handle:
+            if "\x00" in line:
+                line = line.replace("\x00", "")
+            current.append(line)
+            yield line
 
 
 def clean_headers(raw: list[str]) -> list[str]:
@@ -287,11 +300,34 @@ def clean_headers(raw: list[str]) -> list[str]:
 
 
 def _csv_records(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """Every record with its spreadsheet row number (a quoted newline stays inside its record)."""
+    """Every record with its spreadsheet row number (a quoted newline stays inside its record).
+
+    A record that spans several lines with an odd number of quote characters is held back until the next record
+    arrives: if none does, a quote was opened and never closed and the "cell" swallowed the end of the file, so
+    nothing of it is yielded and FileProblem names the row."""
+    pending: tuple[int, list[str]] | None = None
+    for number, record, unclosed in _csv_raw_records(path, encoding, delimiter):
+        if pending is not None:
+            yield pending
+            pending = None
+        if unclosed:
+            pending = (number, record)
+            continue
+        yield number, record
+    if pending is not None:
+        raise FileProblem(
+            _("Row %(row)s opens a quote (\") that is never closed, so the rest of the file would become one "
+              "cell. Fix the quote and upload the file again.") % {"row": pending[0]}
+        )
+
+
+def _csv_raw_records(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str], bool]]:
     with _open_text(path, encoding) as handle:
-        reader = csv.reader(_without_nuls(handle), delimiter=delimiter)
+        lines = _Lines(handle)
+        reader = csv.reader(lines, delimiter=delimiter)
         number = 0
         while True:
+            lines.current.clear()
             try:
                 record = next(reader)
             except StopIteration:
@@ -307,7 +343,8 @@ def _csv_records(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[in
                     % {"row": number + 1, "encoding": _encoding_label(encoding)}
                 ) from None
             number += 1
-            yield number, record
+            current = lines.current
+            yield number, record, len(current) > 1 and sum(line.count('"') for line in current) % 2 == 1
 
 
 def _inspect_csv(path: Path, head: bytes, size: int, encoding: str | None, delimiter: str | None,
@@ -382,9 +419,10 @@ def xlsx_value(value: Any) -> str:
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             return ""
-        if value.is_integer() and abs(value) < 1e16:
+        if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
-        text = format(Decimal(repr(value)), "f")
+        # Excel keeps 15 significant digits; anything after that is binary float noise (0.1+0.2 → 0.3).
+        text = format(Decimal(format(value, ".15g")), "f")
         return text.rstrip("0").rstrip(".") if "." in text else text
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
