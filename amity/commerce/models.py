@@ -89,6 +89,9 @@ class Order(PublicIdModel):
     shipping_total = models.DecimalField(_("shipping"), max_digits=14, decimal_places=2, default=0)
     total = models.DecimalField(_("total"), max_digits=14, decimal_places=2)
     total_base = models.DecimalField(max_digits=14, decimal_places=2)  # in the base currency, at the rate of the day it was placed
+    # Base units per unit of ``currency`` on the day the order was placed: lines and refunds convert with it, so
+    # facts recomputed later equal the ones kept incrementally even if the day's rate is edited afterwards.
+    exchange_rate = models.DecimalField(max_digits=20, decimal_places=10, default=1)
     refunded_amount = models.DecimalField(_("refunded"), max_digits=14, decimal_places=2, default=0)
     placed_at = models.DateTimeField(_("placed"))
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
@@ -108,6 +111,9 @@ class Order(PublicIdModel):
             models.Index(fields=["contact", "-placed_at"], name="order_contact"),
             models.Index(fields=["-placed_at", "-id"], name="order_recent"),
             models.Index(fields=["status", "-placed_at"], name="order_status"),
+            # Anonymous orders attached to a contact once their visitor identifies.
+            models.Index(fields=["visitor_id"], name="order_anonymous",
+                         condition=Q(contact__isnull=True) & ~Q(visitor_id="")),
         ]
 
     def __str__(self) -> str:
