@@ -21,7 +21,7 @@ from typing import Any
 from django.http import FileResponse
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Font
 
 # Excel's limit is 1,048,576 rows per sheet; one is the header.
@@ -62,7 +62,7 @@ def write_xlsx(path: str, header: list[str], rows: Iterable[Iterable[Any]], *, t
     header_cells = []
     for name in header:
         cell = _cell_value(sheet, name)
-        cell = cell if isinstance(cell, WriteOnlyCell) else WriteOnlyCell(sheet, cell)
+        cell = cell if isinstance(cell, Cell) else WriteOnlyCell(sheet, cell)
         cell.font = bold
         header_cells.append(cell)
     sheet.append(header_cells)

@@ -155,8 +155,8 @@ def list_params(user: Any, query: QueryDict | Mapping[str, Any]) -> QueryDict:
     for key in query:
         if key in PAGE_PARAMS:
             continue
-        values = query.getlist(key) if isinstance(query, QueryDict) else [query[key]]
-        params.setlist(key, [str(user.uuid) if key == "owner" and v == "me" else v for v in values])
+        values: list[Any] = query.getlist(key) if isinstance(query, QueryDict) else [query[key]]
+        params.setlist(key, [str(user.uuid) if key == "owner" and v == "me" else str(v) for v in values])
     return params
 
 

@@ -28,7 +28,7 @@ def export_list(request: HttpRequest, kind: str, file_format: str) -> HttpRespon
     except ValidationError as exc:
         reasons = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
         messages.error(request, _("Nothing was exported: %(reason)s") % {"reason": reasons})
-        query = urlencode([(k, v) for k, v in request.GET.items() if k != "cursor"])
+        query = urlencode([(k, str(v)) for k, v in request.GET.items() if k != "cursor"])
         return redirect(f"{reverse(LIST_URLS[kind])}{'?' + query if query else ''}")
     return exports.response(export, file_format)
 
