@@ -203,16 +203,15 @@ def parse_decimal(value: str) -> Decimal | None:
     text = value.strip()
     if not text:
         return None
-    negative = False
+    negative = signed = False
     if text.startswith("(") and text.endswith(")"):
-        negative, text = True, text[1:-1].strip()
-    for _round in range(2):
-        if text.startswith(("-", "−")):
-            negative, text = not negative, text[1:].strip()
-        elif text.endswith("-"):
-            negative, text = not negative, text[:-1].strip()
-        elif text.startswith("+"):
-            text = text[1:].strip()
+        negative = signed = True
+        text = text[1:-1].strip()
+    for _round in range(2):  # "-$5" and "$-5": a sign and a currency in either order, once each
+        if not signed and text.startswith(("-", "−", "+")):
+            negative, signed, text = text[0] != "+", True, text[1:].strip()
+        elif not signed and text.endswith("-"):
+            negative, signed, text = True, True, text[:-1].strip()
         text = _CURRENCY_RE.sub("", text, count=1).strip()
     text = text.translate(_GROUP_SPACES)
     plain = _decimal_point(text)
