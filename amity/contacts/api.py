@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +12,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import prefetch_related_objects
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from pydantic import Field, create_model
@@ -389,9 +391,31 @@ def create_contact(request: HttpRequest, payload: ContactIn):
     return created(contact_body(contact))
 
 
-@router.get("/contacts/{id}", response={200: ContactOut, **READ_ERRORS}, tags=["contacts"], summary="Get a contact")
+class MergedOut(Schema):
+    type: str
+    title: str
+    status: int
+    detail: str
+    merged_into: str = Field(description="The id of the contact it was merged into (also in `Location`).")
+
+
+@router.get("/contacts/{id}", response={200: ContactOut, 308: MergedOut, **READ_ERRORS}, tags=["contacts"],
+            summary="Get a contact", description="A contact merged into another answers 308 with `Location` "
+            "(and `merged_into`) pointing at the contact it was merged into.")
 def get_contact(request: HttpRequest, id: uuid.UUID):
-    return contact_body(selectors.get_contact(user=request.user, uuid=id))
+    try:
+        return contact_body(selectors.get_contact(user=request.user, uuid=id))
+    except Http404:
+        target = selectors.merged_target(user=request.user, uuid=id)
+        if target is None:
+            raise
+        location = reverse("api:get_contact", args=[target.uuid])
+        response = HttpResponse(json.dumps({
+            "type": "about:blank", "title": "Merged", "status": 308, "merged_into": str(target.uuid),
+            "detail": "This contact was merged into another; its data lives there now.",
+        }), status=308, content_type="application/problem+json")
+        response["Location"] = location
+        return response
 
 
 @router.patch("/contacts/{id}", response={200: ContactOut, **WRITE_ERRORS}, tags=["contacts"],

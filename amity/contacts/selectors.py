@@ -7,7 +7,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,8 +20,15 @@ from .filters import COMPANY_SORTS, CONTACT_SORTS, DEFAULT_SORT, CompanyFilterSe
 from .models import Company, Contact, Preference, SavedView, SpecialDate
 
 
+def _not_merged(qs: QuerySet[Contact]) -> QuerySet[Contact]:
+    """Hide contacts merged into another. Written as COALESCE so SQLite never picks the merged_into index (nearly
+    every row is NULL there) over the list's sort index."""
+    return qs.alias(_merged=Coalesce("merged_into_id", Value(0))).filter(_merged=0)
+
+
 def contacts_for(user: Any) -> QuerySet[Contact]:
-    return visible_to(user, Contact.objects.all())
+    """Every contact the user may see, except merged ones (lists, search, the palette, company pages)."""
+    return _not_merged(visible_to(user, Contact.objects.all()))
 
 
 def companies_for(user: Any) -> QuerySet[Company]:
@@ -99,14 +107,31 @@ def company_queryset(*, user: Any, params: Mapping[str, Any]) -> QuerySet[Compan
 
 
 def get_contact(*, user: Any, uuid: Any) -> Contact:
-    """One contact the user may see, or Http404."""
+    """One contact the user may see, or Http404 (a merged contact too: see ``merged_target``)."""
     return get_visible_or_404(
         user,
-        Contact.objects.select_related("company", "owner").prefetch_related(
+        _not_merged(Contact.objects.select_related("company", "owner").prefetch_related(
             "emails", "phones", "tags", "special_dates"
-        ),
+        )),
         uuid=uuid,
     )
+
+
+def merged_target(*, user: Any, uuid: Any) -> Contact | None:
+    """For the uuid of a merged contact the user may see: the contact it lives on in now (following earlier
+    merges), when the user may see that one too; None otherwise."""
+    from django.http import Http404
+
+    fields = ("id", "uuid", "merged_into_id", "owner_id")
+    try:
+        contact = get_visible_or_404(user, Contact.objects.only(*fields), uuid=uuid)
+        for _hop in range(10):
+            if contact.merged_into_id is None:
+                return None if _hop == 0 else contact
+            contact = get_visible_or_404(user, Contact.objects.only(*fields), pk=contact.merged_into_id)
+    except Http404:
+        return None
+    return None
 
 
 def get_company(*, user: Any, uuid: Any) -> Company:

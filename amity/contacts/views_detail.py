@@ -6,8 +6,9 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from amity.timeline import presenters
@@ -22,7 +23,14 @@ def _bad_filter(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 @login_required
 @require_GET
 def contact_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
-    contact = selectors.get_contact(user=request.user, uuid=uuid)
+    try:
+        contact = selectors.get_contact(user=request.user, uuid=uuid)
+    except Http404:
+        # A merged contact's page moved for good to the contact it was merged into (when that one is visible).
+        target = selectors.merged_target(user=request.user, uuid=uuid)
+        if target is None:
+            raise
+        return HttpResponsePermanentRedirect(reverse("contacts:detail", args=[target.uuid]))
     try:
         context = presenters.contact_context(request, contact)
     except ValidationError as exc:  # a hand-edited ?type= or ?cursor=
