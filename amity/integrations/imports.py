@@ -174,6 +174,16 @@ def preset_mapping(object_type: str, preset: str, headers: list[str]) -> dict[st
     return {str(k): v for k, v in presets.suggest_mapping(object_type, headers, preset=preset).items()}
 
 
+def apply_preset(*, actor: Any, job: ImportJob, preset: str) -> ImportJob:
+    """Replace the suggested mapping with a preset's (the wizard's preset picker); nothing is validated yet."""
+    _require_job_access(actor, job)
+    _require_editable(job)
+    job.mapping = preset_mapping(job.object_type, preset, job.headers)
+    job.preset = preset
+    job.save(update_fields=["mapping", "preset", "updated_at"])
+    return job
+
+
 def _require_editable(job: ImportJob) -> None:
     if job.status not in {ImportStatus.UPLOADED, ImportStatus.MAPPED, ImportStatus.DRY_RUN}:
         raise ValidationError({"status": [_("This import has already run; start a new one to change it.")]})
