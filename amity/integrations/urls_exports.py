@@ -23,3 +23,4 @@ urlpatterns: list = [
     path("deals/export.xlsx", views_exports.deals_xlsx, name="deals_xlsx"),
     *_api_patterns,
 ]
+urlpatterns.insert(0, path("settings/workspace/", views_exports.workspace_page, name="workspace"))

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponseBase
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
-from . import exports
+from amity.core.permissions import is_admin
+
+from . import exports, workspace
 
 LIST_URLS = {"contact": "contacts:list", "company": "contacts:company_list", "deal": "sales:list"}
 
@@ -49,3 +51,24 @@ def companies_xlsx(request: HttpRequest) -> HttpResponseBase:
 @require_GET
 def deals_xlsx(request: HttpRequest) -> HttpResponseBase:
     return export_list(request, "deal", "xlsx")
+
+
+# --- the full workspace export (admins) ---------------------------------------------------------------------------
+
+def _require_admin(request: HttpRequest) -> None:
+    if not is_admin(request.user):
+        raise PermissionDenied(_("Only admins can export the whole workspace."))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def workspace_page(request: HttpRequest) -> HttpResponseBase:
+    """GET: what the export holds and how to import it. POST: build the archive and download it."""
+    _require_admin(request)
+    if request.method == "POST":
+        return workspace.archive_response(actor=request.user)
+    return render(request, "integrations/workspace.html", {
+        "tab": "workspace",
+        "models": [m._meta.label_lower for m in workspace.covered_models()],
+        "format_version": workspace.FORMAT_VERSION,
+    })
