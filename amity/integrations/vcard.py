@@ -91,34 +91,27 @@ def decode_file(raw: bytes) -> str:
 
 
 def _split_cards(text: str) -> Iterator[tuple[int, int, list[tuple[str, int]], str]]:
-    """Yield (number, first line, logical lines, problem) for each BEGIN:VCARD … END:VCARD block."""
-    number, current, start, depth = 0, None, 0, 0
-    found = False
+    """Yield (number, first line, logical lines, problem) for each BEGIN:VCARD … END:VCARD block.
+
+    A BEGIN:VCARD inside a card means the card before it was never closed: it is reported, the new one read."""
+    number, start = 0, 0
+    current: list[tuple[str, int]] | None = None
+    unclosed = _("The card has no END:VCARD line.")
     for line, n in getLogicalLines(io.StringIO(text), True):
         head = line.strip().upper()
         if head == "BEGIN:VCARD":
-            found = True
-            if current is not None and depth == 0:
-                yield number, start, current, _("The card has no END:VCARD line.")
-                current = None
-            if current is None:
-                number += 1
-                current, start, depth = [], n + 1, 0
-            else:
-                depth += 1  # a nested card (2.1 AGENT): skipped with its lines
-            continue
-        if head == "END:VCARD" and current is not None:
-            if depth:
-                depth -= 1
-                continue
+            if current is not None:
+                yield number, start, current, unclosed
+            number += 1
+            current, start = [], max(n, 1)
+        elif head == "END:VCARD" and current is not None:
             yield number, start, current, ""
             current = None
-            continue
-        if current is not None and depth == 0:
-            current.append((line, n + 1))
+        elif current is not None:
+            current.append((line, n))
     if current is not None:
-        yield number, start, current, _("The card has no END:VCARD line.")
-    if not found:
+        yield number, start, current, unclosed
+    if number == 0:
         raise NotAVCard(_("This file is not a vCard: it has no BEGIN:VCARD line. Export contacts as vCard (.vcf)."))
 
 
@@ -384,7 +377,7 @@ def _read_card(card: ParsedCard, lines: list[tuple[str, int]], region: str | Non
     if tags:
         data["tags"] = tags
 
-    notes = [_unescape(ln.value).strip() for ln in by_name.get("NOTE", []) if ln.value.strip()]
+    notes = [_unescape(ln.value).replace("\r\n", "\n").strip() for ln in by_name.get("NOTE", []) if ln.value.strip()]
     urls = [clean_text(_unescape(ln.value)) for ln in by_name.get("URL", []) if ln.value.strip()]
     note = "\n\n".join(notes)
     if urls:
@@ -433,8 +426,9 @@ def _escape(value: Any) -> str:
 def fold(line: str) -> str:
     """RFC 6350 §3.2: lines longer than 75 octets continue on the next line after a space (never inside a
     multi-byte UTF-8 character)."""
-    out, current, size = [], [], 0
-    limit = 75
+    out: list[str] = []
+    current: list[str] = []
+    size, limit = 0, 75
     for ch in line:
         width = len(ch.encode("utf-8"))
         if size + width > limit:
@@ -488,12 +482,18 @@ def build_vcard(contact: Any, version: str = "3.0") -> str:
     if any((contact.street, contact.city, contact.region, contact.postal_code, contact.country)):
         parts = ["", "", contact.street, contact.city, contact.region, contact.postal_code, contact.country]
         lines.append("ADR;TYPE=" + ("work" if v4 else "WORK") + ":" + ";".join(_escape(p) for p in parts))
+    item = 0
     for special in contact.special_dates.all():
         text = _date_text(special.month, special.day, special.year, version)
         if special.kind == "birthday":
             lines.append(f"BDAY:{text}" if (v4 or special.year) else f"BDAY;X-APPLE-OMIT-YEAR=1604:1604{text[1:]}")
         elif special.kind == "anniversary":
             lines.append(f"ANNIVERSARY:{text}" if v4 else f"X-ANNIVERSARY:{text}")
+        else:  # Apple's labelled dates, read by Apple Contacts, iOS and this importer
+            item += 1
+            label = special.label or special.get_kind_display()
+            lines.append(f"item{item}.X-ABDATE:{_date_text(special.month, special.day, special.year, '3.0')}")
+            lines.append(f"item{item}.X-ABLabel:{_escape(label)}")
     tags = sorted(t.name for t in contact.tags.all())
     if tags:
         lines.append("CATEGORIES:" + ",".join(_escape(t) for t in tags))

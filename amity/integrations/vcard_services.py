@@ -10,11 +10,16 @@ as an export; ``contact_vcard`` is one contact.
 
 from __future__ import annotations
 
+import re
+import secrets
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import QueryDict
@@ -22,11 +27,12 @@ from django.utils.translation import gettext as _
 
 from amity.contacts import selectors as contact_selectors
 from amity.contacts import services as contact_services
-from amity.contacts.models import Contact, ContactEmail, ContactPhone, SpecialDateKind
+from amity.contacts.models import Company, Contact, ContactEmail, ContactPhone, SpecialDateKind
 from amity.core import audit
 from amity.core.events import emit
 from amity.core.models import AuditAction
 from amity.core.permissions import can_edit, can_export, require, visible_to
+from amity.timeline.models import Interaction, InteractionKind
 
 from . import vcard
 from .vcard import MAX_FILE_BYTES, NotAVCard, ParsedCard
@@ -103,3 +109,248 @@ def vcard_filename(contact: Contact) -> str:
 
     base = re.sub(r"[^A-Za-z0-9._-]+", "-", contact.display_name or "").strip("-") or str(contact.uuid)
     return f"{base[:60]}.vcf"
+
+
+# --- import -------------------------------------------------------------------------------------------------------
+
+UPLOAD_MAX_AGE = 24 * 3600
+BATCH = 100  # cards per transaction; each card is its own savepoint inside it
+
+
+def _upload_dir() -> Path:
+    path = Path(settings.VAR_DIR) / "uploads" / "vcard"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def check_size(size: int) -> None:
+    if size > MAX_FILE_BYTES:
+        raise ValidationError({"file": [_("The file is %(size).1f MB; the limit is %(limit)s MB. Split it into "
+                                          "smaller files.") % {"size": size / 1024 / 1024,
+                                                                "limit": MAX_FILE_BYTES // 1024 // 1024}]})
+
+
+def read_uploaded(upload: Any) -> bytes:
+    """The bytes of an uploaded file, refused above the size limit before it is read into memory."""
+    if upload is None:
+        raise ValidationError({"file": [_("Choose a .vcf file to import.")]})
+    check_size(upload.size)
+    raw = upload.read(MAX_FILE_BYTES + 1)
+    check_size(len(raw))
+    if not raw.strip():
+        raise ValidationError({"file": [_("The file is empty.")]})
+    return raw
+
+
+def store_upload(*, user: Any, raw: bytes) -> str:
+    """Keep an uploaded file between the preview and the import; returns the key the import page sends back."""
+    require(can_edit(user), _("Your role cannot import contacts."))
+    folder = _upload_dir()
+    cutoff = time.time() - UPLOAD_MAX_AGE
+    for old in folder.glob("*.vcf"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    key = secrets.token_urlsafe(16)
+    (folder / f"{user.pk}-{key}.vcf").write_bytes(raw)
+    return key
+
+
+def _upload_path(user: Any, key: str) -> Path:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{10,64}", key or ""):
+        raise ValidationError({"file": [_("The uploaded file has expired; upload it again.")]})
+    return _upload_dir() / f"{user.pk}-{key}.vcf"
+
+
+def load_upload(*, user: Any, key: str) -> bytes:
+    path = _upload_path(user, key)
+    if not path.exists():
+        raise ValidationError({"file": [_("The uploaded file has expired; upload it again.")]})
+    return path.read_bytes()
+
+
+def discard_upload(*, user: Any, key: str) -> None:
+    _upload_path(user, key).unlink(missing_ok=True)
+
+
+def _parse_all(raw: bytes) -> list[ParsedCard]:
+    try:
+        return list(vcard.parse_vcards(raw))
+    except NotAVCard as exc:
+        raise ValidationError({"file": [str(exc)]}) from None
+
+
+def _match(user: Any, card: ParsedCard) -> Contact | None:
+    """An existing contact the user may see with the card's UID, one of its emails or one of its phones."""
+    contacts = visible_to(user, Contact.objects.filter(merged_into__isnull=True))
+    if card.uid:
+        found = contacts.filter(external_id=card.uid).first()
+        if found:
+            return found
+    if card.emails:
+        found = contacts.filter(pk__in=ContactEmail.objects.filter(email__in=card.emails).values("contact_id")).first()
+        if found:
+            return found
+    if card.phones:
+        return contacts.filter(pk__in=ContactPhone.objects.filter(number__in=card.phones).values("contact_id")).first()
+    return None
+
+
+@dataclass
+class Preview:
+    cards: int
+    broken: int
+    matches: int
+    names: list[str]
+    problems: list[dict[str, Any]]
+
+
+def preview_vcards(*, user: Any, raw: bytes) -> Preview:
+    """What an import of ``raw`` would do, without writing anything."""
+    require(can_edit(user), _("Your role cannot import contacts."))
+    cards = _parse_all(raw)
+    good = [c for c in cards if not c.error]
+    return Preview(
+        cards=len(cards), broken=len(cards) - len(good),
+        matches=sum(1 for c in good if _match(user, c) is not None),
+        names=[c.name or _("(no name)") for c in good[:PREVIEW_NAMES]],
+        problems=[{"number": c.number, "name": c.name, "reason": c.error} for c in cards if c.error][:50],
+    )
+
+
+@dataclass
+class ReportLine:
+    number: int
+    name: str
+    status: str  # created · updated · skipped · failed
+    reasons: list[str] = field(default_factory=list)
+    contact_uuid: str = ""
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: int = 0
+    lines: list[ReportLine] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.skipped + self.failed
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "updated": self.updated, "skipped": self.skipped, "failed": self.failed,
+                "lines": [{"card": ln.number, "name": ln.name, "status": ln.status, "reasons": ln.reasons,
+                           "contact": ln.contact_uuid or None} for ln in self.lines]}
+
+
+def _reasons(exc: ValidationError) -> list[str]:
+    if hasattr(exc, "error_dict"):
+        return [f"{name}: {message}" for name, messages in exc.message_dict.items() for message in messages]
+    return list(exc.messages)
+
+
+def _company(user: Any, name: str) -> Company:
+    found = visible_to(user, Company.objects.all()).filter(name__iexact=name).order_by("id").first()
+    return found or contact_services.create_company(actor=user, data={"name": name})
+
+
+def _merged(contact: Contact, data: dict[str, Any]) -> dict[str, Any]:
+    """Update input that adds to what the contact has: new emails, phones, tags and dates are appended, an empty
+    value on the card never blanks a field."""
+    merged = {k: v for k, v in data.items() if v not in ("", None, [])}
+    if "emails" in merged:
+        have = [{"email": e.email, "kind": e.kind} for e in contact.emails.all()]
+        merged["emails"] = have + [e for e in merged["emails"] if e["email"] not in {h["email"] for h in have}]
+    if "phones" in merged:
+        have = [{"number": p.number, "kind": p.kind} for p in contact.phones.all()]
+        merged["phones"] = have + [p for p in merged["phones"] if p["number"] not in {h["number"] for h in have}]
+    if "tags" in merged:
+        merged["tags"] = [*contact.tags.values_list("name", flat=True), *merged["tags"]]
+    if "special_dates" in merged:
+        have = [{"kind": d.kind, "label": d.label,
+                 "date": f"{d.year:04d}-{d.month:02d}-{d.day:02d}" if d.year else f"--{d.month:02d}-{d.day:02d}"}
+                for d in contact.special_dates.exclude(kind=SpecialDateKind.BIRTHDAY)]
+        keys = {(h["kind"], h["date"][-5:]) for h in have}
+        merged["special_dates"] = have + [d for d in merged["special_dates"] if (d["kind"], d["date"][-5:]) not in keys]
+    return merged
+
+
+def _import_card(user: Any, card: ParsedCard, on_match: str) -> ReportLine:
+    line = ReportLine(number=card.number, name=card.name, status="failed", reasons=list(card.warnings))
+    if card.error:
+        line.reasons.insert(0, card.error)
+        return line
+    match = _match(user, card)
+    if match is not None and on_match == "skip":
+        line.status, line.contact_uuid = "skipped", str(match.uuid)
+        line.reasons = [_("A contact with the same UID, email or phone exists: %(name)s.") % {"name": str(match)}]
+        return line
+    try:
+        with transaction.atomic():  # the card is written whole or not at all
+            data = dict(card.data)
+            if card.company:
+                data["company"] = _company(user, card.company)
+            if match is not None:
+                contact = contact_services.update_contact(actor=user, contact=match, data=_merged(match, data))
+                line.status = "updated"
+            else:
+                contact = contact_services.create_contact(actor=user, data={**data, "source": "vcard"})
+                line.status = "created"
+            _set_photo_and_uid(user, contact, card)
+            if card.note and not Interaction.objects.filter(contact=contact, kind=InteractionKind.NOTE,
+                                                            body=card.note.strip()).exists():
+                from amity.timeline import services as timeline_services
+
+                timeline_services.add_note(actor=user, body=card.note, contact=contact)
+    except ValidationError as exc:
+        line.status = "failed"
+        line.reasons = [*_reasons(exc), *card.warnings]
+        return line
+    line.contact_uuid = str(contact.uuid)
+    return line
+
+
+def _set_photo_and_uid(user: Any, contact: Contact, card: ParsedCard) -> None:
+    """``photo`` and ``external_id`` are not written by the contact services: set here, audited."""
+    changes: dict[str, list[Any]] = {}
+    values: dict[str, str] = {}
+    if card.uid and contact.external_id != card.uid:
+        changes["external_id"] = [contact.external_id, card.uid]
+        values["external_id"] = card.uid
+    if card.photo and contact.photo != card.photo:
+        changes["photo"] = [_("(photo)") if contact.photo else "", _("(photo, %(kb)s KB)") % {
+            "kb": max(1, len(card.photo) // 1024)}]
+        values["photo"] = card.photo
+    if not values:
+        return
+    Contact.objects.filter(pk=contact.pk).update(external_id=values.get("external_id", contact.external_id),
+                                                 photo=values.get("photo", contact.photo))
+    contact.external_id = values.get("external_id", contact.external_id)
+    contact.photo = values.get("photo", contact.photo)
+    audit.record(AuditAction.UPDATE, actor=user, obj=contact, changes=changes)
+
+
+def import_vcards(*, user: Any, raw: bytes, on_match: str = "update") -> ImportReport:
+    """Import every card: create, or update/skip a matching contact. Each card lands whole or not at all; a
+    report line for every card that was not imported cleanly."""
+    require(can_edit(user), _("Your role cannot import contacts."))
+    if on_match not in ON_MATCH:
+        raise ValidationError({"on_match": [_("Choose “update” or “skip” for cards that match a contact.")]})
+    cards = _parse_all(raw)
+    report = ImportReport()
+    for start in range(0, len(cards), BATCH):
+        with transaction.atomic():
+            for card in cards[start:start + BATCH]:
+                line = _import_card(user, card, on_match)
+                setattr(report, line.status, getattr(report, line.status) + 1)
+                if line.status in ("failed", "skipped") or line.reasons:
+                    report.lines.append(line)
+    with transaction.atomic():
+        audit.record(AuditAction.CREATE, actor=user, object_type="vcard_import",
+                     changes={"created": report.created, "updated": report.updated, "skipped": report.skipped,
+                              "failed": report.failed})
+        emit("contacts.imported", subject=user, actor=user,
+             payload={"format": "vcard", "created": report.created, "updated": report.updated,
+                      "skipped": report.skipped, "failed": report.failed})
+    return report

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -43,6 +46,8 @@ class Interaction(PublicIdModel):
         indexes = [
             models.Index(fields=["contact", "-occurred_at"], name="interaction_contact"),
             models.Index(fields=["company", "-occurred_at"], name="interaction_company"),
+            # A user's meetings in a date range (calendar export and feed).
+            models.Index(fields=["author", "kind", "occurred_at"], name="interaction_author_kind"),
         ]
 
     def __str__(self) -> str:
@@ -95,3 +100,32 @@ class Task(PublicIdModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+class CalendarFeed(models.Model):
+    """A private calendar subscription URL: ``/calendar/feed/<secret>.ics`` lists the user's meetings and open
+    tasks. Only a SHA-256 digest of the secret is stored (like ``ApiToken``); the URL is shown once."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feeds")
+    prefix = models.CharField(max_length=12)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "revoked_at"], name="calendarfeed_user")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…"
+
+    @staticmethod
+    def digest_of(secret: str) -> str:
+        # 256-bit random secrets: a fast hash is enough, no salt or stretching needed.
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
