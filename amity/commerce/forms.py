@@ -134,7 +134,7 @@ def _clean_line(line: LineRow) -> dict[str, Any] | None:
     if not line.product:
         line.errors["product"] = [_("Line %(n)s: choose a product (name or SKU).") % {"n": n}]
     try:
-        quantity = Decimal(line.quantity.replace(",", "."))
+        quantity = Decimal((line.quantity or "1").replace(",", "."))
         if not quantity.is_finite():
             raise InvalidOperation
     except InvalidOperation:

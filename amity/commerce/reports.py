@@ -56,7 +56,8 @@ def heatmap_rows(heatmap: Heatmap) -> list[Row]:
 def hour_chart(heatmap: Heatmap) -> SafeString:
     title = _("Abandoned carts by hour of day")
     return charts.bar_chart(
-        [f"{h:02d}" for h in HOURS], [charts.Series(_("Abandoned carts"), heatmap.by_hour())],
+        [f"{h:02d}" for h in HOURS] if heatmap.total else [],
+        [charts.Series(_("Abandoned carts"), heatmap.by_hour())] if heatmap.total else [],
         title=title, desc=_("Carts abandoned in each hour of the day over the last %(days)s days (%(zone)s).")
         % {"days": heatmap.days, "zone": heatmap.time_zone},
         category_label=_("Hour"), empty_text=_("No abandoned carts in this period."), height=220,
@@ -66,7 +67,8 @@ def hour_chart(heatmap: Heatmap) -> SafeString:
 def weekday_chart(heatmap: Heatmap) -> SafeString:
     title = _("Abandoned carts by weekday")
     return charts.bar_chart(
-        [str(WEEKDAYS_ABBR[d]) for d in range(7)], [charts.Series(_("Abandoned carts"), heatmap.by_weekday())],
+        [str(WEEKDAYS_ABBR[d]) for d in range(7)] if heatmap.total else [],
+        [charts.Series(_("Abandoned carts"), heatmap.by_weekday())] if heatmap.total else [],
         title=title, desc=_("Carts abandoned on each weekday over the last %(days)s days (%(zone)s).")
         % {"days": heatmap.days, "zone": heatmap.time_zone},
         category_label=_("Weekday"), empty_text=_("No abandoned carts in this period."), height=220,

@@ -17,16 +17,17 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Count, Model, Q, QuerySet, Sum
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from amity.core.filtering import Filter, FilterSet
 from amity.core.pagination import Ordering, Page, keyset_page, page_size
-from amity.core.permissions import get_visible_or_404, visible_to
+from amity.core.permissions import visible_to
 
 from .models import Cart, CartStatus, Channel, CustomerProductStat, Order, OrderStatus
 
@@ -58,6 +59,14 @@ def _scope_key(user: Any) -> str:
     if visible_to(user, probe, via="contact__") is probe:
         return "all"
     return f"user{user.pk}"
+
+
+def _get_or_404(queryset: QuerySet[M], uuid: Any) -> M:
+    """One row of an already scoped queryset; 404 (never 403) when missing, not visible or a malformed id."""
+    try:
+        return queryset.get(uuid=uuid)
+    except (ObjectDoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise Http404 from exc
 
 
 def orders_for(user: Any) -> QuerySet[Order]:
@@ -132,7 +141,7 @@ def order_list(*, user: Any, params: Mapping[str, Any]) -> Page[Order]:
 def get_order(*, user: Any, uuid: Any) -> Order:
     qs = _scoped(user, Order.objects.select_related("contact", "store", "recorded_by").prefetch_related(
         "lines__product"))
-    return get_visible_or_404(user, qs, uuid=uuid)
+    return _get_or_404(qs, uuid)
 
 
 def order_export_rows(*, user: Any, params: Mapping[str, Any]) -> QuerySet[Order]:
@@ -208,7 +217,7 @@ def recoverable_export_rows(*, user: Any, params: Mapping[str, Any]) -> QuerySet
 def get_cart(*, user: Any, uuid: Any) -> Cart:
     qs = _scoped(user, Cart.objects.select_related("contact", "store", "converted_order", "recovered_order")
                  .prefetch_related("items__product"))
-    return get_visible_or_404(user, qs, uuid=uuid)
+    return _get_or_404(qs, uuid)
 
 
 # --- recoverable revenue: totals and the hour × weekday chart ---------------------------------------------------------
