@@ -328,10 +328,17 @@ def _merge_emails_phones(winner: Contact, loser: Contact, choices: dict[str, str
 
 
 def _merge_special_dates(winner: Contact, loser: Contact, choices: dict[str, str]) -> int:
-    if choices.get("birthday") == LOSER and _birthday(loser) is not None:
-        SpecialDate.objects.filter(contact=winner, kind=SpecialDateKind.BIRTHDAY).delete()
-        SpecialDate.objects.filter(contact=loser, kind=SpecialDateKind.BIRTHDAY).update(contact=winner)
-    # The birthday not chosen stays on the merged contact (and in the audit entry).
+    theirs = _birthday(loser)
+    if choices.get("birthday") == LOSER and theirs is not None:
+        # The two birthdays swap: the one not chosen stays on the merged contact (one birthday per contact).
+        mine = _birthday(winner)
+        if mine is not None:
+            mine.delete()
+        theirs.contact = winner
+        theirs.save(update_fields=["contact"])
+        if mine is not None:
+            SpecialDate.objects.create(contact=loser, kind=SpecialDateKind.BIRTHDAY, label=mine.label,
+                                       month=mine.month, day=mine.day, year=mine.year)
     have = set(SpecialDate.objects.filter(contact=winner).values_list("kind", "label", "month", "day"))
     moved = 0
     for special in SpecialDate.objects.filter(contact=loser).exclude(kind=SpecialDateKind.BIRTHDAY):
