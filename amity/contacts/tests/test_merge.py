@@ -23,7 +23,14 @@ from amity.commerce.models import (
     Visitor,
 )
 from amity.contacts import dedupe, merge, selectors
-from amity.contacts.models import Contact, ContactEmail, ContactPhone, DuplicatePair, DuplicateStatus, SpecialDate
+from amity.contacts.models import (
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    DuplicatePair,
+    DuplicateStatus,
+    SpecialDate,
+)
 from amity.core.models import AuditEntry, CustomFieldDefinition, Event, SearchDocument
 from amity.sales import quote_services
 from amity.sales import services as sales_services
