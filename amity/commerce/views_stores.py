@@ -292,7 +292,11 @@ def _edit_form(store: Store, data: Any = None) -> forms.Form:
         return MappingForm(data, initial={
             "name": store.name,
             "mapping": json.dumps(store.mapping or adapters.EXAMPLE_MAPPING, indent=2, ensure_ascii=False)})
-    return WebhookEditForm(data, initial={"name": store.name})
+    form = WebhookEditForm(data, initial={"name": store.name})
+    if store.kind == StoreKind.WOOCOMMERCE:
+        form.fields["secret"].help_text = _("WooCommerce signs with the secret you type when adding the webhook: "
+                                            "use the one above, or paste yours here.")
+    return form
 
 
 @admin_required
