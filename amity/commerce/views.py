@@ -329,8 +329,8 @@ def record_purchase(request: HttpRequest, uuid: Any) -> HttpResponse:
             except ValidationError as exc:
                 form.add_service_errors(exc)
             else:
-                return _done(request, contact, _("Purchase %(number)s recorded: %(currency)s %(total)s.") % {
-                    "number": order.number or "", "currency": order.currency, "total": order.total})
+                return _done(request, contact, _("Purchase recorded: %(currency)s %(total)s.") % {
+                    "currency": order.currency, "total": order.total})
     if htmx:
         return render(request, "commerce/_card.html", card_context(request.user, contact, form))
     return render(request, "commerce/purchase_page.html", card_context(request.user, contact, form),
