@@ -15,15 +15,23 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
+import posixpath
+import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
+from xml.parsers import expat
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
+from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH, from_excel
 
 from amity.integrations.values import clean_cell
 
@@ -267,23 +275,6 @@ def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:
     return open(path, encoding=codec, errors=errors, newline="")  # noqa: SIM115 — the caller closes it
 
 
-class _Lines:
-    """The file's lines for csv.reader, without NULs, remembering the lines of the record being read (to tell an
-    unclosed quote at the end of the file from a legitimately multi-line last cell)."""
-
-    def __init__(self, handle: io.TextIOWrapper):
-        self.handle = handle
-        self.current: list[str] = []
-
-    def __iter__(self) -> Iterator[str]:
-        current = self.current
-        for line in self.handle:
-            if "\x00" in line:
-                line = line.replace("\x00", "")
-            current.append(line)
-            yield line
-
-
 def clean_headers(raw: list[str]) -> list[str]:
     """Trimmed names; an empty one becomes "Column 3", a repeated one "Email (2)"."""
     headers: list[str] = []
@@ -302,32 +293,48 @@ def clean_headers(raw: list[str]) -> list[str]:
 def _csv_records(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """Every record with its spreadsheet row number (a quoted newline stays inside its record).
 
-    A record that spans several lines with an odd number of quote characters is held back until the next record
-    arrives: if none does, a quote was opened and never closed and the "cell" swallowed the end of the file, so
-    nothing of it is yielded and FileProblem names the row."""
-    pending: tuple[int, list[str]] | None = None
-    for number, record, unclosed in _csv_raw_records(path, encoding, delimiter):
+    A record spanning several lines is held back until the next record arrives. If none does, it is re-read
+    strictly: a quote opened and never closed means the "cell" swallowed the end of the file, so nothing of it is
+    yielded and FileProblem names the row. (csv.reader in its forgiving mode, which real files need for stray
+    quotes like `5" screen`, would otherwise return it silently.)"""
+    pending: tuple[int, list[str], int] | None = None
+    for number, record, first_line, multiline in _csv_raw_records(path, encoding, delimiter):
         if pending is not None:
-            yield pending
+            yield pending[0], pending[1]
             pending = None
-        if unclosed:
-            pending = (number, record)
+        if multiline:
+            pending = (number, record, first_line)
             continue
         yield number, record
     if pending is not None:
-        raise FileProblem(
-            _("Row %(row)s opens a quote (\") that is never closed, so the rest of the file would become one "
-              "cell. Fix the quote and upload the file again.") % {"row": pending[0]}
-        )
+        if _quote_left_open(path, encoding, delimiter, pending[2]):
+            raise FileProblem(
+                _("Row %(row)s opens a quote (\") that is never closed, so the rest of the file would become "
+                  "one cell. Fix the quote and upload the file again.") % {"row": pending[0]}
+            )
+        yield pending[0], pending[1]
 
 
-def _csv_raw_records(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str], bool]]:
+def _quote_left_open(path: Path, encoding: str, delimiter: str, skip_lines: int) -> bool:
     with _open_text(path, encoding) as handle:
-        lines = _Lines(handle)
-        reader = csv.reader(lines, delimiter=delimiter)
+        for _skipped in itertools.islice(handle, skip_lines):
+            pass
+        try:
+            for _record in csv.reader(handle, delimiter=delimiter, strict=True):
+                pass
+        except csv.Error as exc:
+            return "unexpected end of data" in str(exc)
+    return False
+
+
+def _csv_raw_records(path: Path, encoding: str,
+                     delimiter: str) -> Iterator[tuple[int, list[str], int, bool]]:
+    """(row number, cells, lines read before the record, whether it spans several lines)."""
+    with _open_text(path, encoding) as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
         number = 0
         while True:
-            lines.current.clear()
+            before = reader.line_num
             try:
                 record = next(reader)
             except StopIteration:
@@ -343,8 +350,7 @@ def _csv_raw_records(path: Path, encoding: str, delimiter: str) -> Iterator[tupl
                     % {"row": number + 1, "encoding": _encoding_label(encoding)}
                 ) from None
             number += 1
-            current = lines.current
-            yield number, record, len(current) > 1 and sum(line.count('"') for line in current) % 2 == 1
+            yield number, record, before, reader.line_num - before > 1
 
 
 def _inspect_csv(path: Path, head: bytes, size: int, encoding: str | None, delimiter: str | None,
@@ -393,7 +399,7 @@ def _inspect_csv(path: Path, head: bytes, size: int, encoding: str | None, delim
 
 
 def _fit(record: list[str], width: int) -> list[str]:
-    values = [clean_cell(v) for v in record[:width]]
+    values = [v if v.isprintable() and len(v.strip()) == len(v) else clean_cell(v) for v in record[:width]]
     if len(values) < width:
         values.extend([""] * (width - len(values)))
     return values
@@ -431,66 +437,296 @@ def xlsx_value(value: Any) -> str:
     return clean_cell(str(value))
 
 
-def _open_workbook(path: Path) -> Any:
-    import openpyxl
+class _Workbook:
+    """The parts of an XLSX package a row reader needs: sheet names and paths, shared strings, which cell styles
+    are dates, the date system. Sheets are then streamed with expat (openpyxl's read-only mode parses a sheet
+    without a <dimension> twice and builds an object per inline string: ~10x slower, measured)."""
 
+    def __init__(self, path: Path):
+        self.archive = zipfile.ZipFile(path)
+        names = set(self.archive.namelist())
+        workbook = _xml(self.archive.read("xl/workbook.xml"))
+        rels_name = "xl/_rels/workbook.xml.rels"
+        targets = {}
+        if rels_name in names:
+            for rel in _xml(self.archive.read(rels_name)):
+                target = rel.get("Target", "")
+                target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+                targets[rel.get("Id")] = target
+        self.sheets: dict[str, str] = {}
+        for sheet in workbook.iter(f"{{{_MAIN_NS}}}sheet"):
+            target = targets.get(sheet.get(f"{{{_REL_NS}}}id"), "")
+            if target in names:
+                self.sheets[sheet.get("name", "")] = target
+        properties = workbook.find(f"{{{_MAIN_NS}}}workbookPr")
+        date1904 = properties is not None and properties.get("date1904", "").lower() in {"1", "true"}
+        self.epoch = MAC_EPOCH if date1904 else WINDOWS_EPOCH
+        self.date_styles, self.duration_styles = self._styles(names)
+        self.shared = self._shared_strings(names)
+
+    def close(self) -> None:
+        self.archive.close()
+
+    def _styles(self, names: set[str]) -> tuple[set[int], set[int]]:
+        if "xl/styles.xml" not in names:
+            return set(), set()
+        styles = _xml(self.archive.read("xl/styles.xml"))
+        formats = dict(BUILTIN_FORMATS)
+        for fmt in styles.iter(f"{{{_MAIN_NS}}}numFmt"):
+            formats[int(fmt.get("numFmtId", "0"))] = fmt.get("formatCode", "")
+        dates: set[int] = set()
+        durations: set[int] = set()
+        xfs = styles.find(f"{{{_MAIN_NS}}}cellXfs")
+        for index, xf in enumerate(xfs if xfs is not None else []):
+            code = formats.get(int(xf.get("numFmtId", "0")), "")
+            if code and is_date_format(code):
+                dates.add(index)
+                if is_timedelta_format(code):
+                    durations.add(index)
+        return dates, durations
+
+    def _shared_strings(self, names: set[str]) -> list[str]:
+        name = "xl/sharedStrings.xml"
+        if name not in names:
+            return []
+        strings: list[str] = []
+        parts: list[str] = []
+        state = {"in_t": False, "phonetic": 0}
+
+        def start(tag: str, _attrs: dict[str, str]) -> None:
+            local = tag.rpartition("}")[2]
+            if local == "t" and not state["phonetic"]:
+                state["in_t"] = True
+            elif local == "rPh":
+                state["phonetic"] += 1
+
+        def end(tag: str) -> None:
+            local = tag.rpartition("}")[2]
+            if local == "t":
+                state["in_t"] = False
+            elif local == "rPh":
+                state["phonetic"] -= 1
+            elif local == "si":
+                strings.append(_unescape("".join(parts)))
+                parts.clear()
+
+        def text(data: str) -> None:
+            if state["in_t"]:
+                parts.append(data)
+
+        parser = _expat()
+        parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
+        with self.archive.open(name) as source:
+            parser.ParseFile(source)
+        return strings
+
+    def rows(self, sheet: str) -> Iterator[tuple[int, list[str]]]:
+        """(row number, cell texts) per stored row; gaps between columns are filled with ""."""
+        shared, dates, durations, epoch = self.shared, self.date_styles, self.duration_styles, self.epoch
+        done: list[tuple[int, list[str]]] = []
+        row: list[str] = []
+        parts: list[str] = []
+        columns: dict[str, int] = {}
+        # The state of the cell being read, in closure variables (the handlers run once per XML element).
+        row_number = column = style = 0
+        kind = "n"
+        keep = inline = False
+
+        def start(tag: str, attrs: dict[str, str]) -> None:
+            nonlocal row_number, column, style, kind, keep, inline
+            if ":" in tag:
+                tag = tag.rpartition(":")[2]
+            if tag == "c":
+                ref = attrs.get("r")
+                if ref:
+                    letters = ref.rstrip("0123456789")
+                    found = columns.get(letters)
+                    if found is None:
+                        found = columns[letters] = _column_index(letters)
+                    column = found
+                else:
+                    column += 1
+                kind = attrs.get("t", "n")
+                s = attrs.get("s")
+                style = int(s) if s else 0
+                parts.clear()
+            elif tag == "v":
+                keep = True
+            elif tag == "t":
+                keep = inline
+            elif tag == "is":
+                inline = True
+            elif tag == "rPh":
+                inline = False
+            elif tag == "row":
+                number = attrs.get("r")
+                row_number = int(number) if number else row_number + 1
+                column = 0
+                row.clear()
+
+        def end(tag: str) -> None:
+            nonlocal keep, inline
+            if ":" in tag:
+                tag = tag.rpartition(":")[2]
+            if tag == "v" or tag == "t":
+                keep = False
+            elif tag == "c":
+                inline = False
+                if parts:
+                    value = _cell_text(kind, "".join(parts), style, shared, dates, durations, epoch)
+                    if value:
+                        if len(row) < column - 1:
+                            row.extend([""] * (column - 1 - len(row)))
+                        row.append(value)
+            elif tag == "row":
+                done.append((row_number, row[:]))
+
+        def text(data: str) -> None:
+            if keep:
+                parts.append(data)
+
+        parser = _expat(namespaces=False)
+        parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
+        with self.archive.open(self.sheets[sheet]) as source:
+            while chunk := source.read(256 * 1024):
+                parser.Parse(chunk, False)
+                if done:
+                    yield from done
+                    done.clear()
+            parser.Parse(b"", True)
+        yield from done
+
+
+def _refuse_dtd(*_args: Any) -> None:
+    raise ValueError("DTDs are not allowed in XLSX parts")
+
+
+def _expat(namespaces: bool = True) -> Any:
+    """A streaming parser that refuses any DTD, so no entity tricks (billion laughs, external entities)."""
+    parser = expat.ParserCreate(namespace_separator="}") if namespaces else expat.ParserCreate()
+    parser.buffer_text = True
+    parser.StartDoctypeDeclHandler = _refuse_dtd
+    parser.EntityDeclHandler = _refuse_dtd
+    return parser
+
+
+_DTD_RE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
+
+
+def _xml(data: bytes) -> ElementTree.Element:
+    """A small package part (workbook, relationships, styles) as a tree; a DTD is refused before parsing."""
+    if _DTD_RE.search(data):
+        raise ValueError("DTDs are not allowed in XLSX parts")
+    return ElementTree.fromstring(data)  # noqa: S314 — no DTD, hence no entity expansion or external entities
+
+
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_ESCAPE_RE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _unescape(text: str) -> str:
+    """OOXML writes characters XML cannot hold as _xHHHH_ ("_x000D_" for a carriage return)."""
+    return _ESCAPE_RE.sub(lambda m: chr(int(m[1], 16)), text) if "_x" in text else text
+
+
+def _column_index(ref: str) -> int:
+    index = 0
+    for char in ref:
+        if "A" <= char <= "Z":
+            index = index * 26 + ord(char) - 64
+        elif "a" <= char <= "z":
+            index = index * 26 + ord(char) - 96
+        else:
+            break
+    return index
+
+
+def _cell_text(kind: str, raw: str, style: int, shared: list[str], dates: set[int], durations: set[int],
+               epoch: dt.datetime) -> str:
+    """One stored cell as text. Formulas are never evaluated: a formula cell gives the value Excel stored."""
+    if not raw:
+        return ""
+    if kind == "s":
+        try:
+            return clean_cell(shared[int(raw)])
+        except (ValueError, IndexError):
+            return ""
+    if kind in {"inlineStr", "str", "e"}:
+        return clean_cell(_unescape(raw))
+    if kind == "b":
+        return "true" if raw.strip() in {"1", "true"} else "false"
+    if kind == "d":
+        return raw.strip()
+    raw = raw.strip()
+    if style in dates:
+        try:
+            return xlsx_value(from_excel(float(raw), epoch, timedelta=style in durations))
+        except (ValueError, OverflowError):
+            return raw
+    if raw.isdigit() or (raw[:1] == "-" and raw[1:].isdigit()):
+        return raw  # integers stay exact, whatever their length
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
-    except Exception:  # openpyxl raises many kinds (KeyError, ValueError, BadZipFile, XML errors) for broken files
+        return xlsx_value(float(raw))
+    except ValueError:
+        return raw
+
+
+def _open_workbook(path: Path) -> _Workbook:
+    try:
+        return _Workbook(path)
+    except (KeyError, ValueError, zipfile.BadZipFile, ElementTree.ParseError, expat.ExpatError, OSError,
+            EOFError):
         raise FileProblem(_("The XLSX workbook could not be read; it may be damaged. Save it again or export CSV."))\
             from None
 
 
-def _worksheet(workbook: Any, sheet: str | None) -> Any:
+def _sheet_name(workbook: _Workbook, sheet: str | None) -> str | None:
     if sheet:
-        if sheet not in workbook.sheetnames:
+        if sheet not in workbook.sheets:
             raise FileProblem(_("The workbook has no sheet named “%(sheet)s”.") % {"sheet": sheet})
-        return workbook[sheet]
-    return workbook.worksheets[0] if workbook.worksheets else None
+        return sheet
+    return next(iter(workbook.sheets), None)
 
 
-def _xlsx_records(path: Path, sheet: str | None) -> Iterator[tuple[int, list[str]]]:
-    workbook = _open_workbook(path)
+def _xlsx_records(path: Path, sheet: str | None, workbook: _Workbook | None = None) -> Iterator[tuple[int, list[str]]]:
+    own = workbook is None
+    book = workbook or _open_workbook(path)
     try:
-        worksheet = _worksheet(workbook, sheet)
-        if worksheet is None:
+        name = _sheet_name(book, sheet)
+        if name is None:
             return
         try:
-            for number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
-                yield number, [xlsx_value(v) for v in row]
-        except FileProblem:
-            raise
-        except Exception:
+            yield from book.rows(name)
+        except (KeyError, ValueError, zipfile.BadZipFile, expat.ExpatError, OSError, EOFError, zlib.error):
             raise FileProblem(_("The XLSX workbook could not be read; it may be damaged. Save it again or export "
                                 "CSV.")) from None
     finally:
-        workbook.close()
+        if own:
+            book.close()
 
 
 def _inspect_xlsx(path: Path, size: int, sheet: str | None, sample_rows: int) -> SheetInfo:
     workbook = _open_workbook(path)
     try:
-        sheets = list(workbook.sheetnames)
-        worksheet = _worksheet(workbook, sheet)
-        title = worksheet.title if worksheet is not None else ""
+        title = _sheet_name(workbook, sheet) or ""
+        headers: list[str] | None = None
+        header_row = 1
+        sample: list[list[str]] = []
+        has_data = False
+        for number, record in _xlsx_records(path, title or None, workbook):
+            if not any(record):
+                continue
+            if headers is None:
+                headers, header_row = clean_headers(record), number
+                continue
+            has_data = True
+            if len(sample) >= sample_rows:
+                break
+            sample.append(_fit(record, len(headers)))
+        sheets = list(workbook.sheets)
     finally:
         workbook.close()
-    headers: list[str] | None = None
-    header_row = 1
-    sample: list[list[str]] = []
-    has_data = False
-    for number, record in _xlsx_records(path, title or None):
-        if not any(record):
-            continue
-        if headers is None:
-            while record and not record[-1]:
-                record.pop()
-            headers, header_row = clean_headers(record), number
-            continue
-        has_data = True
-        if len(sample) >= sample_rows:
-            break
-        sample.append(_fit(record, len(headers)))
     if headers is None:
         raise FileProblem(_("The sheet “%(sheet)s” is empty.") % {"sheet": title})
     if not has_data:
@@ -536,18 +772,14 @@ def iter_rows(path: str | Path, info: SheetInfo, *,
     width = len(info.headers)
     records = (_xlsx_records(path, info.sheet or None) if info.format == "xlsx"
                else _csv_records(path, info.encoding, info.delimiter))
+    header_row, is_csv = info.header_row, info.format == "csv"
     for number, record in records:
-        if number <= info.header_row:
+        if number <= header_row:
             continue
-        if len(record) != width:
-            if len(record) > width:
-                ragged = any(cell.strip() for cell in record[width:])
-            else:
-                ragged = info.format == "csv"
-            if not any(cell.strip() for cell in record):
-                continue
-            if ragged and on_ragged is not None:
-                on_ragged(number, len(record), width)
-        elif not any(cell.strip() for cell in record):
+        values = _fit(record, width)
+        lost = len(record) > width and any(clean_cell(cell) for cell in record[width:])
+        if not lost and not any(values):
             continue
-        yield number, _fit(record, width)
+        if on_ragged is not None and (lost or (is_csv and len(record) < width)):
+            on_ragged(number, len(record), width)
+        yield number, values

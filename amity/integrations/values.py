@@ -18,7 +18,9 @@ _NEEDS_CLEANING_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\ufffe\uffff]
 def clean_cell(value: str) -> str:
     """Trim, turn CR/CRLF into LF, remove NULs and other control characters. Everything else stays literal text:
     "<script>" or "=cmd()" are kept as typed (they are escaped wherever they are shown, never executed)."""
-    if not value or not _NEEDS_CLEANING_RE.search(value):
+    if not value or (value.isprintable() and not value[0].isspace() and not value[-1].isspace()):
+        return value  # the common case, checked in C
+    if not _NEEDS_CLEANING_RE.search(value):
         return value
     if "\r" in value:
         value = value.replace("\r\n", "\n").replace("\r", "\n")

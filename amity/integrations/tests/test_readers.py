@@ -171,6 +171,35 @@ def test_xlsx_values_dates_numbers_formulas_and_html():
     ]
 
 
+def test_xlsx_written_like_excel_shared_strings_rich_text_styles_gaps():
+    info, rows = read_all(XLSX / "excel_style.xlsx")
+
+    assert (info.sheet, info.sheets) == ("Kunden", ["Kunden"])
+    assert info.headers == ["Name", "Email", "Met", "Call length", "Amount", "Notes"]
+    assert rows == [
+        # B2 is missing (a gap); a custom "dd.mm.yyyy hh:mm" format is a date; "[h]:mm" is a duration; an escaped
+        # carriage return (_x000D_) and markup in shared strings stay text.
+        (2, ["Jürgen Müller", "", "2025-04-03T12:00:00", "1:30:00", "1234.5", "line one\nline two & <b>three</b>"]),
+        # Row 3 is not stored at all. Rich-text runs are joined without the phonetic guide; a formula gives its
+        # stored result; an error value is kept as its text; a text cell starting with "=" stays text.
+        (4, ["山田 太郎", "a@example.com", "2025-04-03", "", "#DIV/0!", "=SUM(A1:A2)"]),
+        # Cells without references, an inline string, a boolean, an 18-digit integer kept exact.
+        (5, ["Inline Ína", "true", "123456789012345678", "", "", ""]),
+    ]
+
+
+def test_xlsx_1904_date_system_and_prefixed_namespace():
+    _info, rows = read_all(XLSX / "excel_1904_prefixed.xlsx")
+
+    assert rows[0][1][2] == "2029-04-04T12:00:00"  # serial 45750.5 counted from 1904-01-01
+    assert rows[1][1][:3] == ["山田 太郎", "a@example.com", "2029-04-04"]
+
+
+def test_xlsx_with_an_entity_declaration_is_refused_without_expanding_it():
+    with pytest.raises(FileProblem, match="The XLSX workbook could not be read"):
+        read_all(BROKEN / "entity_bomb.xlsx")
+
+
 def test_xlsx_other_sheet_by_name():
     info, rows = read_all(XLSX / "contacts.xlsx", sheet="Companies")
 

@@ -233,6 +233,101 @@ def make_xlsx() -> None:
     _stable_zip(BROKEN_DIR / "empty_sheet.xlsx")
 
 
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    '<Override PartName="/xl/sharedStrings.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+    '<Override PartName="/xl/styles.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+    "</Types>"
+)
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _package(path: Path, sheet_xml: str, shared: list[str], *, date1904: bool = False, prefix: str = "") -> None:
+    """A workbook written the way Excel writes it (shared strings, styles, <dimension>), part by part."""
+    p = f"{prefix}:" if prefix else ""
+    xmlns = f'xmlns{":" + prefix if prefix else ""}="{_MAIN}"'
+    system = ' date1904="1"' if date1904 else ""
+    workbook = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><{p}workbook {xmlns} xmlns:r="{_RELS}">'
+                f'<{p}workbookPr{system}/><{p}sheets>'
+                f'<{p}sheet name="Kunden" sheetId="1" r:id="rId1"/></{p}sheets></{p}workbook>')
+    rels = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{_RELS}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{_RELS}/sharedStrings" Target="sharedStrings.xml"/>'
+            f'<Relationship Id="rId3" Type="{_RELS}/styles" Target="/xl/styles.xml"/></Relationships>')
+    root_rels = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                 '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                 '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+                 'officeDocument" Target="xl/workbook.xml"/></Relationships>')
+    # Style 0: general; 1: built-in date (14); 2: custom "dd.mm.yyyy hh:mm"; 3: a duration "[h]:mm"; 4: 0.00
+    styles = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><styleSheet xmlns="{_MAIN}">'
+              '<numFmts count="2"><numFmt numFmtId="164" formatCode="dd.mm.yyyy hh:mm"/>'
+              '<numFmt numFmtId="165" formatCode="[h]:mm"/></numFmts><cellXfs count="5">'
+              '<xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/><xf numFmtId="164" applyNumberFormat="1"/>'
+              '<xf numFmtId="165" applyNumberFormat="1"/><xf numFmtId="2" applyNumberFormat="1"/></cellXfs>'
+              "</styleSheet>")
+    strings = "".join(shared)
+    shared_xml = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst xmlns="{_MAIN}" '
+                  f'count="{len(shared)}" uniqueCount="{len(shared)}">{strings}</sst>')
+    sheet = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><{p}worksheet {xmlns}>'
+             f'<{p}dimension ref="A1:F5"/><{p}sheetData>{sheet_xml}</{p}sheetData></{p}worksheet>')
+    parts = {"[Content_Types].xml": _CONTENT_TYPES, "_rels/.rels": root_rels, "xl/workbook.xml": workbook,
+             "xl/_rels/workbook.xml.rels": rels, "xl/styles.xml": styles, "xl/sharedStrings.xml": shared_xml,
+             "xl/worksheets/sheet1.xml": sheet}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2025, 1, 1, 0, 0, 0)), text.encode())
+
+
+def make_excel_style() -> None:
+    shared = [
+        "<si><t>Name</t></si>", "<si><t>Email</t></si>", "<si><t>Met</t></si>", "<si><t>Call length</t></si>",
+        "<si><t>Amount</t></si>", "<si><t>Notes</t></si>",
+        "<si><t>Jürgen Müller</t></si>",
+        # Rich text: runs are joined; a phonetic guide (rPh) is not part of the value.
+        '<si><r><t>山田</t></r><r><rPr><b/></rPr><t xml:space="preserve"> 太郎</t></r>'
+        "<rPh sb=\"0\" eb=\"2\"><t>ヤマダ</t></rPh></si>",
+        "<si><t>line one_x000D_\nline two &amp; &lt;b&gt;three&lt;/b&gt;</t></si>",
+        "<si><t>=SUM(A1:A2)</t></si>",
+    ]
+    rows = (
+        '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c>'
+        '<c r="D1" t="s"><v>3</v></c><c r="E1" t="s"><v>4</v></c><c r="F1" t="s"><v>5</v></c></row>'
+        # Row 2: a gap (no B2), a custom date-time format, a duration, 2 decimals, shared text with markup.
+        '<row r="2"><c r="A2" t="s"><v>6</v></c><c r="C2" s="2"><v>45750.5</v></c><c r="D2" s="3"><v>0.0625</v></c>'
+        '<c r="E2" s="4"><v>1234.5</v></c><c r="F2" t="s"><v>8</v></c></row>'
+        # Row 4 (row 3 is missing entirely): rich text, formula with a cached string, a built-in date, an error.
+        '<row r="4"><c r="A4" t="s"><v>7</v></c><c r="B4" t="str"><f>LOWER("A@EXAMPLE.COM")</f><v>a@example.com</v>'
+        '</c><c r="C4" s="1"><v>45750</v></c><c r="E4" t="e"><f>1/0</f><v>#DIV/0!</v></c>'
+        '<c r="F4" t="s"><v>9</v></c></row>'
+        # Row 5: cells without r attributes, an inline string, a boolean, a big integer kept exact.
+        '<row><c t="inlineStr"><is><t>Inline Ína</t></is></c><c t="b"><v>1</v></c><c><v>123456789012345678</v></c>'
+        "</row>"
+    )
+    _package(XLSX_DIR / "excel_style.xlsx", rows, shared)
+    # The same workbook with the 1904 date system and an "x:" namespace prefix, as some Mac and .NET tools write.
+    prefixed = rows.replace("<row", "<x:row").replace("</row>", "</x:row>").replace("<c ", "<x:c ")
+    prefixed = prefixed.replace("<c>", "<x:c>").replace("</c>", "</x:c>").replace("<v>", "<x:v>")
+    prefixed = prefixed.replace("</v>", "</x:v>").replace("<f>", "<x:f>").replace("</f>", "</x:f>")
+    prefixed = prefixed.replace("<is>", "<x:is>").replace("</is>", "</x:is>").replace("<t>", "<x:t>")
+    prefixed = prefixed.replace("</t>", "</x:t>")
+    _package(XLSX_DIR / "excel_1904_prefixed.xlsx", prefixed, shared, date1904=True, prefix="x")
+    # An entity expansion attack in the sheet: refused, never expanded.
+    bomb = ('<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+            '<row r="1"><c r="A1" t="inlineStr"><is><t>&lol2;</t></is></c></row>')
+    _package(BROKEN_DIR / "entity_bomb.xlsx", bomb, shared)
+
+
 def _png() -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
@@ -270,5 +365,6 @@ def make_broken() -> None:
 if __name__ == "__main__":
     make_csv()
     make_xlsx()
+    make_excel_style()
     make_broken()
     print("samples written under", HERE)
