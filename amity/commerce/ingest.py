@@ -261,7 +261,10 @@ def clean_order(data: Any, *, now: dt.datetime | None = None) -> dict[str, Any]:
     lines_sum = sum((line["total"] for line in lines), Decimal(0))
     subtotal = amount(p, data, "subtotal", default=None)
     if subtotal is None and "subtotal" not in p.errors:
-        subtotal = lines_sum
+        if lines or total is None:
+            subtotal = lines_sum
+        else:  # an order sent without lines: the subtotal is what the total implies
+            subtotal = max(Decimal(0), total + out["discount_total"] - out["tax_total"] - out["shipping_total"])
     elif subtotal is not None and lines and abs(subtotal - lines_sum) > TOLERANCE and not _line_errors(p):
         p.add("subtotal", _("The subtotal %(subtotal)s does not match the lines, which add up to %(sum)s.")
               % {"subtotal": subtotal, "sum": lines_sum})

@@ -212,10 +212,10 @@ def _create_order(c: dict[str, Any], *, source: str, actor: Any, store: Store | 
         emit("order.refunded", subject=order, actor=actor, contact_id=contact_id,
              payload={**_order_payload(order, lines), "amount": str(order.refunded_amount),
                       "refunded_amount": str(order.refunded_amount), "full": order.refunded_amount >= order.total})
-    if order.status != OrderStatus.CANCELLED:
-        _close_carts(order, cart_external_id=c.get("cart", ""))
     if contact is not None and order.visitor_id:
         _attach_visitor(order.visitor_id, contact, store=store, when=order.placed_at)
+    if order.status != OrderStatus.CANCELLED:
+        _close_carts(order, cart_external_id=c.get("cart", ""))
     return order
 
 
@@ -254,7 +254,7 @@ def _update_order(order: Order, c: dict[str, Any], *, actor: Any) -> tuple[Order
             setattr(order, name, c[name])
     if c.get("number") and not order.number:
         order.number = c["number"]
-    if c["refunded_amount"] > order.refunded_amount:
+    if c["refunded_amount"] > order.refunded_amount and order.status != OrderStatus.CANCELLED:
         order.refunded_amount = min(c["refunded_amount"], order.total)
         order.refunded_at = timezone.now()
     if order.refunded_amount >= order.total and order.refunded_amount > 0 and order.status != OrderStatus.CANCELLED:
@@ -267,7 +267,7 @@ def _update_order(order: Order, c: dict[str, Any], *, actor: Any) -> tuple[Order
     if order.contact_id is not None:
         if rebuilt or old_counts != facts.counts(order):
             facts.recompute(order.contact_id)
-        elif facts.net_base(order) != old_net:
+        elif facts.counts(order) and facts.net_base(order) != old_net:
             facts.apply_order(order.contact_id, count=0, value=facts.net_base(order) - old_net, placed_at=None)
     audit.record(AuditAction.UPDATE, actor=actor, obj=order, changes=changes)
     payload = _order_payload(order, lines)

@@ -1,0 +1,265 @@
+"""The ingest API and the behaviour-event hot path: per-item results, replays, partial batches, bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.test import Client
+
+from amity import testing
+from amity.api.tests.helpers import ApiClient, is_problem
+from amity.commerce import services
+from amity.commerce.models import BehaviourEvent, Order, ProductViewSummary, Visitor
+from amity.contacts.models import Contact
+from amity.core.models import Event
+from amity.sales.models import Product
+
+NOW = dt.datetime(2026, 5, 6, 12, 0, tzinfo=dt.UTC)  # a Wednesday; the week starts on Monday 2026-05-04
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def api(admin_user):
+    return ApiClient(testing.make_token(admin_user))
+
+
+def event(n, **over):
+    data = {"external_id": f"e-{n}", "kind": "product_view", "email": "ada@example.com",
+            "occurred_at": "2026-05-06T11:00:00Z", "product": {"sku": "BOOT-1", "name": "Hiking boots"}}
+    data.update(over)
+    return data
+
+
+def order(n, **over):
+    data = {"external_id": f"o-{n}", "number": str(1000 + n), "email": "ada@example.com", "currency": "USD",
+            "placed_at": "2026-05-06T10:00:00Z", "total": "20.00",
+            "lines": [{"sku": "SOCK-1", "name": "Socks", "quantity": 2, "unit_price": "10.00"}]}
+    data.update(over)
+    return data
+
+
+# --- HTTP ---------------------------------------------------------------------------------------------------
+
+def test_events_batch_all_landed(api):
+    response = api.post("/api/ingest/events", {"items": [event(1), event(2, kind="page_view", product=None)]})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["created"], body["updated"], body["unchanged"], body["failed"]) == (2, 0, 0, 0)
+    assert body["results"][0] == {"index": 0, "status": "created", "id": "e-1", "errors": [],
+                                  "notes": ["Unknown SKU BOOT-1: a placeholder product was created."]}
+    assert BehaviourEvent.objects.count() == 2
+
+
+def test_replayed_batch_changes_nothing(api):
+    items = [event(1), event(2), event(3, kind="search", name="boots", product=None)]
+    api.post("/api/ingest/events", {"items": items})
+    counts = (BehaviourEvent.objects.count(), Event.objects.count(), ProductViewSummary.objects.get().views)
+    activity = Contact.objects.get().last_activity_at
+    response = api.post("/api/ingest/events", {"items": items})
+    assert response.status_code == 200
+    assert [r["status"] for r in response.json()["results"]] == ["unchanged"] * 3
+    assert (BehaviourEvent.objects.count(), Event.objects.count(), ProductViewSummary.objects.get().views) == counts
+    assert Contact.objects.get().last_activity_at == activity
+
+
+def test_partial_batch_lands_good_items_with_207(api):
+    items = [event(1), event(2, occurred_at="2026-05-07T12:00:00Z"), {"kind": "nope"}, "text", event(3)]
+    response = api.post("/api/ingest/events", {"items": items})
+    assert response.status_code == 207
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["created", "error", "error", "error", "created"]
+    assert results[1]["errors"] == [{"field": "occurred_at", "message": "2026-05-07T12:00:00+00:00 is in the future; "
+                                     "send the time it happened (clocks may differ by 5 minutes at most)."}]
+    assert {e["field"] for e in results[2]["errors"]} == {"external_id", "kind", "email"}
+    assert results[3]["errors"] == [{"field": "", "message": "Each item must be a JSON object."}]
+    assert set(BehaviourEvent.objects.values_list("external_id", flat=True)) == {"e-1", "e-3"}
+
+
+def test_all_bad_is_422(api):
+    response = api.post("/api/ingest/orders", {"items": [order(1, total="-1")]})
+    assert response.status_code == 422
+    assert response.json()["results"][0]["errors"] == [
+        {"field": "total", "message": "An amount cannot be negative (got -1)."}]
+    assert Order.objects.count() == 0
+
+
+def test_orders_batch_good_items_land_and_replay_is_unchanged(api):
+    items = [order(1), order(2, lines=[{"sku": "SOCK-1", "quantity": 1, "unit_price": "10", "currency": "EUR"}]),
+             order(3, total="30.00", lines=[{"sku": "HAT-1", "name": "Hat", "quantity": 1, "unit_price": "30"}])]
+    response = api.post("/api/ingest/orders", {"items": items})
+    assert response.status_code == 207
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["created", "error", "created"]
+    assert results[1]["errors"] == [{"field": "lines.0.currency", "message": "This line is in EUR but the order is "
+                                     "in USD; send every line in the same currency."}]
+    assert results[0]["id"] == str(Order.objects.get(external_id="o-1").uuid)
+    contact = Contact.objects.get()
+    assert (contact.order_count, contact.lifetime_value) == (2, Decimal("50.00"))
+    again = api.post("/api/ingest/orders", {"items": [order(1), order(3, total="30.00", lines=items[2]["lines"])]})
+    assert again.status_code == 200
+    assert [r["status"] for r in again.json()["results"]] == ["unchanged", "unchanged"]
+    contact.refresh_from_db()
+    assert (contact.order_count, contact.lifetime_value) == (2, Decimal("50.00"))
+
+
+def test_carts_batch(api):
+    cart = {"external_id": "c-1", "visitor_id": "v-1", "currency": "USD", "cart_url": "https://shop.example.com/c/1",
+            "items": [{"sku": "BOOT-1", "name": "Boots", "quantity": 1, "unit_price": "70"}],
+            "updated_at": "2026-05-06T11:00:00Z"}
+    response = api.post("/api/ingest/carts", {"items": [cart, {**cart, "external_id": "c-2", "status": "abandoned"}]})
+    assert response.status_code == 207
+    assert response.json()["results"][1]["errors"][0]["field"] == "status"
+    assert api.post("/api/ingest/carts", {"items": [cart]}).json()["results"][0]["status"] == "unchanged"
+    moved = {**cart, "updated_at": "2026-05-06T11:30:00Z"}
+    assert api.post("/api/ingest/carts", {"items": [moved]}).json()["results"][0]["status"] == "updated"
+
+
+def test_malformed_json_is_400(api):
+    response = api.client.post("/api/ingest/events", "{not json", content_type="application/json",
+                               **api.headers)
+    assert is_problem(response, 400)
+    assert response.json()["detail"].startswith("The body is not valid JSON")
+    response = api.post("/api/ingest/events", [1, 2])
+    assert is_problem(response, 400)
+
+
+def test_empty_and_too_many_items(api):
+    response = api.post("/api/ingest/events", {"items": []})
+    assert is_problem(response, 422)
+    assert response.json()["errors"] == [{"field": "items", "message": "Send at least one item."}]
+    response = api.post("/api/ingest/events", {"items": [event(i) for i in range(1001)]})
+    assert is_problem(response, 413)
+    assert "At most 1,000 items per request; this one has 1,001." in response.json()["detail"]
+    assert BehaviourEvent.objects.count() == 0
+
+
+def test_auth_401_readonly_token_403_role_403(team, admin_user):
+    assert is_problem(ApiClient(None).post("/api/ingest/events", {"items": [event(1)]}), 401)
+    read_token = ApiClient(testing.make_token(admin_user, scope="read"))
+    assert is_problem(read_token.post("/api/ingest/events", {"items": [event(1)]}), 403)
+    readonly = ApiClient(testing.make_token(testing.make_user("readonly", team=team)))
+    assert is_problem(readonly.post("/api/ingest/orders", {"items": [order(1)]}), 403)
+    assert BehaviourEvent.objects.count() == 0 and Order.objects.count() == 0
+
+
+def test_session_post_needs_csrf(admin_user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+    response = client.post("/api/ingest/events", json.dumps({"items": [event(1)]}), content_type="application/json")
+    assert response.status_code in (401, 403)
+    assert BehaviourEvent.objects.count() == 0
+
+
+# --- facts endpoint -----------------------------------------------------------------------------------------
+
+def test_facts_endpoint(api, team, other_team):
+    services.record_order(order(1, total="70.00", lines=[
+        {"sku": "BOOT-1", "name": "Hiking boots", "category": "Shoes", "quantity": 1, "unit_price": "70"}]),
+        source="api")
+    services.record_order(order(2, placed_at="2026-05-01T10:00:00Z"), source="api")
+    contact = Contact.objects.get()
+    body = api.get(f"/api/contacts/{contact.uuid}/facts").json()
+    assert body["order_count"] == 2 and body["total_spent"] == "90.00" and body["average_order_value"] == "45.00"
+    assert body["first_order_at"].startswith("2026-05-01T10:00:00") and body["days_since_last_order"] == 0
+    assert body["currency"] == "USD"
+    assert [p["sku"] for p in body["favourite_products"]] == ["SOCK-1", "BOOT-1"]
+    assert [c["category"] for c in body["favourite_categories"]] == ["Shoes"]
+    owner = testing.make_user("sales", team=other_team)
+    Contact.objects.filter(pk=contact.pk).update(owner=owner)
+    outsider = ApiClient(testing.make_token(testing.make_user("sales", team=team)))
+    assert is_problem(outsider.get(f"/api/contacts/{contact.uuid}/facts"), 404)
+
+
+# --- events: summaries, visitors, activity, query counts ----------------------------------------------------
+
+def test_product_views_are_one_summary_per_week_updated_in_place():
+    services.record_events([event(1), event(2)], source="api")
+    services.record_events([event(3, occurred_at="2026-05-06T11:30:00Z")], source="api")
+    summary = ProductViewSummary.objects.get()
+    assert summary.views == 3 and str(summary.week_start) == "2026-05-04"
+    timeline = Event.objects.filter(type="product.viewed")
+    assert timeline.count() == 1
+    entry = timeline.get()
+    assert entry.pk == summary.event_id and entry.payload["views"] == 3 and entry.payload["product"] == "Hiking boots"
+    assert entry.occurred_at == dt.datetime(2026, 5, 6, 11, 30, tzinfo=dt.UTC)
+    services.record_events([event(4, occurred_at="2026-04-28T09:00:00Z")], source="api")  # the week before
+    assert Event.objects.filter(type="product.viewed").count() == 2
+
+
+def test_anonymous_events_move_to_contact_on_identify():
+    anon = [event(i, email="", visitor_id="v-9") for i in range(3)]
+    services.record_events(anon, source="snippet")
+    assert BehaviourEvent.objects.filter(contact__isnull=True).count() == 3
+    assert Visitor.objects.get().contact_id is None
+    assert ProductViewSummary.objects.count() == 0
+    contact = services.identify(visitor_id="v-9", email="grace@example.com", name="Grace Hopper", source="snippet")
+    assert contact.display_name == "Grace Hopper"
+    assert BehaviourEvent.objects.filter(contact=contact).count() == 3
+    assert ProductViewSummary.objects.get(contact=contact).views == 3
+    assert Visitor.objects.get().contact_id == contact.pk
+    contact.refresh_from_db()
+    assert contact.last_activity_at == dt.datetime(2026, 5, 6, 11, 0, tzinfo=dt.UTC)
+    services.record_events([event(10, email="", visitor_id="v-9")], source="snippet")  # known visitor now
+    assert BehaviourEvent.objects.get(external_id="e-10").contact_id == contact.pk
+    assert ProductViewSummary.objects.get(contact=contact).views == 4
+
+
+def test_identify_validation():
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as exc:
+        services.identify(visitor_id="", email="not an email", source="snippet")
+    assert set(exc.value.message_dict) == {"visitor_id", "email"}
+
+
+def test_unknown_contact_id_is_an_item_error():
+    results = services.record_events([event(1, email="", contact="00000000-0000-4000-8000-000000000000")],
+                                     source="api")
+    assert results[0].status == "error" and results[0].errors[0]["field"] == "contact"
+    assert BehaviourEvent.objects.count() == 0
+
+
+def test_activity_bumped_at_most_once_a_minute():
+    services.record_events([event(1, kind="page_view", product=None)], source="api")
+    contact = Contact.objects.get()
+    first = contact.last_activity_at
+    services.record_events([event(2, kind="page_view", product=None, occurred_at="2026-05-06T11:00:30Z")],
+                           source="api")
+    contact.refresh_from_db()
+    assert contact.last_activity_at == first
+    services.record_events([event(3, kind="page_view", product=None, occurred_at="2026-05-06T11:02:00Z")],
+                           source="api")
+    contact.refresh_from_db()
+    assert contact.last_activity_at == dt.datetime(2026, 5, 6, 11, 2, tzinfo=dt.UTC)
+
+
+def _batch(n, start):
+    return [event(start + i, email=f"p{i % 3}@example.com", product={"sku": f"SKU-{i % 4}"},
+                  kind="product_view" if i % 2 else "page_view", visitor_id=f"v-{i % 3}")
+            for i in range(n)]
+
+
+def test_record_events_query_count_does_not_grow_with_batch(django_assert_max_num_queries):
+    for i in range(3):
+        testing.make_contact(emails=[f"p{i}@example.com"])
+    for i in range(4):
+        Product.objects.create(sku=f"SKU-{i}", name=f"Product {i}")
+    services.record_events(_batch(24, 1000), source="api")  # warm: summaries and visitors exist
+    with django_assert_max_num_queries(20) as small:
+        services.record_events(_batch(10, 0), source="api")
+    with django_assert_max_num_queries(20) as bigger:
+        services.record_events(_batch(80, 100), source="api")
+    assert len(bigger.captured_queries) == len(small.captured_queries)
+    # SQLite takes at most 999 parameters per statement, so Django splits a 500-row insert into a few chunks.
+    with django_assert_max_num_queries(len(small.captured_queries) + 8):
+        services.record_events(_batch(500, 200), source="api")
