@@ -16,16 +16,9 @@ from django.utils import timezone
 from amity.commerce.models import CartStatus, Order, OrderStatus
 from amity.testing import make_contact, make_token, make_user
 
-from .ui_factories import clear_cache, make_cart, make_order, make_product
+from .ui_factories import fresh_cache, make_cart, make_order, make_product  # noqa: F401  (autouse)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 class Api:

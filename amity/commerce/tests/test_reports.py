@@ -12,17 +12,10 @@ from amity.commerce import reports, selectors
 from amity.commerce.models import CartStatus
 from amity.testing import make_contact, make_user
 
-from .ui_factories import clear_cache, make_cart
+from .ui_factories import fresh_cache, make_cart  # noqa: F401  (autouse)
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 def test_hours_and_weekdays_are_counted_in_the_workspace_time_zone(settings, team, other_team):

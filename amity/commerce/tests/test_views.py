@@ -21,16 +21,9 @@ from amity.core.models import AuditEntry
 from amity.testing import make_contact, make_user
 from amity.timeline.models import Interaction
 
-from .ui_factories import clear_cache, make_cart, make_order, make_product
+from .ui_factories import clear_cache, fresh_cache, make_cart, make_order, make_product  # noqa: F401  (autouse)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 def client_for(user) -> Client:

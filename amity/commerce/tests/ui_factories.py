@@ -8,6 +8,7 @@ import itertools
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -59,3 +60,12 @@ def make_product(sku: str, name: str, price: str | None = "10.00", currency: str
 
 def clear_cache() -> None:
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """The recoverable totals and chart are cached for minutes; each test starts and ends with an empty cache.
+    Import it into a test module to use it there."""
+    clear_cache()
+    yield
+    clear_cache()
