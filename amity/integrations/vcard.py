@@ -129,7 +129,17 @@ def parse_vcards(raw: bytes | str, region: str | None = None) -> Iterator[Parsed
                 _read_card(card, lines, region)
             except (VObjectError, ValueError, LookupError, UnicodeError) as exc:
                 card.error = _("The card could not be read: %(reason)s") % {"reason": str(exc)[:200]}
+        if card.error:
+            card.name = _name_of_broken(lines)
         yield card
+
+
+def _name_of_broken(lines: list[tuple[str, int]]) -> str:
+    """The FN of a card that could not be read, so the report says which person it was."""
+    for text, _n in lines:
+        if re.match(r"(?i)^([\w-]+\.)?FN[;:]", text):
+            return clean_text(_unescape(text.split(":", 1)[-1]))[:200]
+    return ""
 
 
 def _unescape(value: str) -> str:

@@ -157,6 +157,7 @@ def test_broken_cards_are_reported_and_the_good_ones_land(admin_user):
     assert by_number[3].status == "failed"
     assert by_number[3].reasons == ["first_name: Give the contact a name or an email address."]
     assert by_number[5].reasons == ["The card has no END:VCARD line."]
+    assert (by_number[2].name, by_number[5].name) == ("Line Broken", "Card Unclosed")  # named in the report
     assert by_number[6].status == "created"
     assert by_number[6].reasons == [
         "“not-an-email” is not a valid email address; it was left out.",

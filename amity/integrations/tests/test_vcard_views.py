@@ -84,7 +84,7 @@ def test_api_import_reports_each_card(admin_user, client):
     assert response.status_code == 200
     body = response.json()
     assert (body["created"], body["failed"], body["skipped"], body["updated"]) == (3, 3, 0, 0)
-    assert body["lines"][0] == {"card": 2, "name": "", "status": "failed", "contact": None,
+    assert body["lines"][0] == {"card": 2, "name": "Line Broken", "status": "failed", "contact": None,
                                 "reasons": ["The card could not be read: line 11 is not a vCard property"]}
 
 
