@@ -46,6 +46,7 @@ ENCODINGS = [
 DELIMITERS = [",", ";", "\t", "|"]
 SAMPLE_BYTES = 64 * 1024
 CHUNK_BYTES = 1024 * 1024
+MAX_SHARED_STRINGS_BYTES = 300 * 1024 * 1024  # unpacked XML of an XLSX's text table (held in memory as str)
 
 # Encodings a caller may pass (aliases people type) → the name we report and open the file with.
 _ENCODING_ALIASES = {
@@ -171,23 +172,27 @@ def _utf16_guess(head: bytes) -> str | None:
     return None
 
 
-def _decodes(path: Path, encoding: str) -> tuple[bool, int]:
-    """Whether the whole file decodes in ``encoding`` (streamed), and the line of the first bad byte if not."""
+def _decodes(path: Path, encoding: str) -> tuple[bool, int, int]:
+    """Whether the whole file decodes in ``encoding`` (streamed); if not, the line and byte offset of the first
+    bad byte."""
     codec, errors = _codec(encoding)
     decoder = codecs.getincrementaldecoder(codec)(errors)
-    line = 1
+    line, offset = 1, 0
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK_BYTES):
             try:
                 text = decoder.decode(chunk)
             except UnicodeDecodeError as exc:
-                return False, line + exc.object[: exc.start].count(b"\n")
+                # The decoder may hold back a few bytes of an unfinished character from the previous chunk.
+                start = max(0, exc.start - len(exc.object) + len(chunk))
+                return False, line + chunk[:start].count(b"\n"), offset + start
             line += text.count("\n")
+            offset += len(chunk)
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return False, line
-    return True, line
+            return False, line, offset
+    return True, line, offset
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -209,22 +214,40 @@ def _detect_encoding(path: Path, head: bytes) -> str:
         return guess
     if _looks_binary(head):
         raise FileProblem(_("This is not a text or spreadsheet file (it contains binary data)."))
-    if _decodes(path, "utf-8")[0]:
+    utf8, line, offset = _decodes(path, "utf-8")
+    if utf8:
         return "utf-8"
-    return _gb18030_or_latin1(path, head)
+    with path.open("rb") as handle:
+        handle.seek(max(0, offset - SAMPLE_BYTES // 2))
+        window = handle.read(SAMPLE_BYTES)
+    before = window[: min(offset, SAMPLE_BYTES // 2)]
+    if _has_utf8_multibyte(before):
+        # Valid UTF-8 accents or CJK before the first bad byte: a UTF-8 file with damage, not another encoding.
+        raise FileProblem(
+            _("The file is UTF-8, but line %(line)s contains bytes that are not. Save the file again as UTF-8, "
+              "or choose its encoding by hand.") % {"line": line}
+        )
+    return _gb18030_or_latin1(path, window[len(before):] if offset > SAMPLE_BYTES // 2 else window)
 
 
-def _gb18030_or_latin1(path: Path, head: bytes) -> str:
+def _has_utf8_multibyte(data: bytes) -> bool:
+    """Whether ``data`` holds eight or more multi-byte UTF-8 characters (a few can happen by chance in GBK)."""
+    return sum(1 for ch in data.decode("utf-8", errors="ignore") if ord(ch) > 0x7F) >= 8
+
+
+def _gb18030_or_latin1(path: Path, sample: bytes) -> str:
+    """Between Chinese (GB18030/GBK) and Western (Latin-1/Windows-1252), from a sample that holds the file's first
+    non-ASCII bytes. GB18030 must decode the whole file, or it is not the answer."""
     try:
-        head.decode("gb18030")
+        sample.decode("gb18030")
         gb_ok = True
     except UnicodeDecodeError as exc:
-        gb_ok = exc.start >= len(head) - 4  # a multi-byte character cut by the sample's end
+        gb_ok = exc.start >= len(sample) - 4  # a multi-byte character cut by the sample's end
     if not gb_ok:
         return "latin-1"
     from charset_normalizer import from_bytes
 
-    best = from_bytes(head, cp_isolation=["gb18030", "cp1252"]).best()
+    best = from_bytes(sample, cp_isolation=["gb18030", "cp1252"]).best()
     choice = "gb18030" if best is not None and best.encoding in {"gb18030", "gbk", "gb2312"} else "latin-1"
     if choice == "gb18030" and not _decodes(path, "gb18030")[0]:
         return "latin-1"
@@ -357,7 +380,7 @@ def _inspect_csv(path: Path, head: bytes, size: int, encoding: str | None, delim
                  sample_rows: int) -> SheetInfo:
     if encoding:
         encoding = _clean_encoding(encoding)
-        ok, line = _decodes(path, encoding)
+        ok, line, _offset = _decodes(path, encoding)
         if not ok:
             raise FileProblem(
                 _("The file is not valid %(encoding)s (the first problem is on line %(line)s). Choose another "
@@ -489,6 +512,9 @@ class _Workbook:
         name = "xl/sharedStrings.xml"
         if name not in names:
             return []
+        if self.archive.getinfo(name).file_size > MAX_SHARED_STRINGS_BYTES:
+            # Shared strings are held in memory; a workbook whose text alone unpacks to more is refused.
+            raise FileProblem(_("The workbook holds too much text to import at once. Split it or export CSV."))
         strings: list[str] = []
         parts: list[str] = []
         state = {"in_t": False, "phonetic": 0}

@@ -72,6 +72,35 @@ def test_western_european_file_reads_as_latin1_with_windows_characters():
     assert rows[5][1][4] == "Main St – North"
 
 
+@pytest.mark.parametrize(("encoding", "expected"), [("cp1252", "latin-1"), ("gb18030", "gb18030")])
+def test_detection_looks_where_the_first_non_ascii_bytes_are(tmp_path, encoding, expected):
+    # 3,000 ASCII rows (more than the 64 KB head) before the first accent or Chinese name.
+    lines = ["Name,Email"] + [f"Person {i},p{i}@example.com" for i in range(3000)]
+    lines += ["Zoë Brontë,zoe@example.com" if expected == "latin-1" else "王小明,wang@example.cn"]
+    path = tmp_path / "late.csv"
+    path.write_bytes("\n".join(lines).encode(encoding) + b"\n")
+
+    info = inspect(path)
+    *_rest, (number, last) = iter_rows(path, info)
+
+    assert info.encoding == expected
+    assert number == 3002 and last[0] in {"Zoë Brontë", "王小明"}
+
+
+def test_a_utf8_file_with_damage_is_refused_with_the_line_instead_of_guessing(tmp_path):
+    path = tmp_path / "damaged.csv"
+    good = "Name,City\n" + "".join(f"王小明{i},北京\n" for i in range(10))
+    path.write_bytes(good.encode() + b"Ren\xe9,Paris\n")
+
+    with pytest.raises(FileProblem) as problem:
+        inspect(path)
+
+    assert str(problem.value) == (
+        "The file is UTF-8, but line 12 contains bytes that are not. Save the file again as UTF-8, or choose its "
+        "encoding by hand."
+    )
+
+
 def test_encoding_override_is_used_and_a_wrong_one_is_refused_with_the_line():
     info = inspect(CSV / "gb18030_contacts.csv", encoding="GBK")
     assert info.encoding == "gb18030"
@@ -198,6 +227,13 @@ def test_xlsx_1904_date_system_and_prefixed_namespace():
 def test_xlsx_with_an_entity_declaration_is_refused_without_expanding_it():
     with pytest.raises(FileProblem, match="The XLSX workbook could not be read"):
         read_all(BROKEN / "entity_bomb.xlsx")
+
+
+def test_xlsx_whose_text_table_unpacks_too_big_is_refused(monkeypatch):
+    monkeypatch.setattr(readers, "MAX_SHARED_STRINGS_BYTES", 100)
+
+    with pytest.raises(FileProblem, match="The workbook holds too much text to import at once."):
+        inspect(XLSX / "excel_style.xlsx")
 
 
 def test_xlsx_other_sheet_by_name():
