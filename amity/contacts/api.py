@@ -127,6 +127,14 @@ class ContactOut(Schema):
     custom: dict[str, Any]
     lifetime_value: str = Field(description="A decimal, e.g. \"1250.00\"")
     last_contacted_at: dt.datetime | None
+    order_count: int = Field(description="Orders placed (cancelled ones excluded; refunded ones included).")
+    first_order_at: dt.datetime | None
+    last_order_at: dt.datetime | None
+    total_spent: str = Field(description="Total spent net of refunds, in the base currency (same as lifetime_value).")
+    average_order_value: str = Field(description="total_spent / order_count, base currency.")
+    last_activity_at: dt.datetime | None = Field(description="The latest order, store visit event or cart change.")
+    days_since_last_order: int | None
+    days_since_last_activity: int | None
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -252,6 +260,13 @@ def _address(obj: Any) -> dict[str, str]:
 
 
 def contact_body(contact: Contact) -> dict[str, Any]:
+    from django.utils import timezone
+
+    now = timezone.now()
+
+    def _days_since(moment: dt.datetime | None) -> int | None:
+        return max(0, (now - moment).days) if moment is not None else None
+
     dates = list(contact.special_dates.all())
     birthday = next((d for d in dates if d.kind == SpecialDateKind.BIRTHDAY), None)
     return {
@@ -277,6 +292,14 @@ def contact_body(contact: Contact) -> dict[str, Any]:
         "custom": contact.custom or {},
         "lifetime_value": f"{Decimal(contact.lifetime_value):.2f}",
         "last_contacted_at": contact.last_contacted_at,
+        "order_count": contact.order_count,
+        "first_order_at": contact.first_order_at,
+        "last_order_at": contact.last_order_at,
+        "total_spent": f"{Decimal(contact.lifetime_value):.2f}",
+        "average_order_value": f"{Decimal(contact.average_order_value):.2f}",
+        "last_activity_at": contact.last_activity_at,
+        "days_since_last_order": _days_since(contact.last_order_at),
+        "days_since_last_activity": _days_since(contact.last_activity_at),
         "created_at": contact.created_at,
         "updated_at": contact.updated_at,
     }
