@@ -102,6 +102,20 @@ def field_value(contact: Contact, key: str) -> Any:
     return getattr(contact, FIELD_GROUPS[key][1][0]) or ""
 
 
+def field_display(contact: Contact, key: str) -> str:
+    """The value as the merge page shows it (choice labels rather than codes)."""
+    value = field_value(contact, key)
+    if value == "":
+        return ""
+    if key == "lifecycle_stage":
+        return str(contact.get_lifecycle_stage_display())
+    if value is True:
+        return str(_("Yes"))
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
 def default_choices(winner: Contact, loser: Contact) -> dict[str, str]:
     """Per field: the non-empty value; when both have one, the more recently updated contact's."""
     newer = LOSER if loser.updated_at > winner.updated_at else WINNER

@@ -100,18 +100,11 @@ def _rows(winner: Contact, loser: Contact, choices: dict[str, str]) -> list[dict
             continue
         rows.append({
             "key": key, "label": custom_labels.get(key) or labels.get(key) or key[7:],
-            "winner": _shown(mine), "loser": _shown(theirs), "same": mine == theirs,
+            "winner": merge.field_display(winner, key), "loser": merge.field_display(loser, key),
+            "same": mine == theirs,
             "choice": choices.get(key, merge.WINNER),
         })
     return rows
-
-
-def _shown(value: Any) -> str:
-    if value is True:
-        return _("Yes")
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
 
 
 @login_required

@@ -323,3 +323,18 @@ def test_api_queue_dismiss_and_scan(world, admin_user, django_assert_num_queries
     assert api.post("/api/duplicates/scan").status_code == 403
     assert admin_api.post("/api/duplicates/scan").status_code == 202
     assert _api(admin_user, scope="read").post("/api/duplicates/scan").status_code == 403
+
+
+def test_360_notice_lists_open_pairs_of_the_contact(acme, admin_user):
+    from django.template.loader import render_to_string
+
+    a = testing.make_contact(first_name="Alan", last_name="Turing", company=acme)
+    b = testing.make_contact(first_name="Alan", last_name="Turring", company=acme)
+    dedupe.scan()
+    pairs = dedupe.open_pairs_of(user=admin_user, contact=a)
+    assert [p.other for p in pairs] == [b]
+    html = render_to_string("contacts/_360_duplicates.html",
+                            {"possible_duplicates": pairs, "contact": a, "can_edit": True})
+    assert "Alan Turring" in html and "Similar name, same company 96" in html
+    assert reverse("duplicates:merge", args=[a.uuid, b.uuid]) in html
+    assert render_to_string("contacts/_360_duplicates.html", {"possible_duplicates": []}).strip() == ""
