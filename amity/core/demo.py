@@ -916,6 +916,10 @@ def build_demo(*, contacts: int = 2000, companies: int | None = None, seed: int 
 
         sales = build_sales_demo(deals=default_deals(contacts), people=people, seed=seed, progress=progress)
         writer.counts.update({label: writer.counts.get(label, 0) + n for label, n in sales.counts.items()})
+        # Commerce: orders, carts and product views for some of these customers.
+        from amity.commerce.demo import build_commerce_demo
+
+        writer.counts.update(build_commerce_demo(contacts=contacts, seed=seed, progress=progress))
     return DemoResult(admin_password=admin_password, counts=writer.counts, seconds=time.monotonic() - started)
 
 
