@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 
-from amity.api.schemas import READ_ERRORS, WRITE_ERRORS
+from amity.api.schemas import READ_ERRORS, WRITE_ERRORS, Status
 from amity.contacts.api import ContactListQuery
 from amity.core.permissions import can_edit, require
 
@@ -43,18 +43,52 @@ class ImportReportOut(Schema):
     lines: list[ReportLineOut]
 
 
-@router.post("/contacts/import/vcard", response={200: ImportReportOut, **WRITE_ERRORS},
+class ImportQueuedOut(Schema):
+    status: str
+    cards: int
+    key: str
+    status_url: str
+
+
+class ImportStatusOut(Schema):
+    status: str
+    cards: int | None = None
+    reasons: list[str] = []
+    report: ImportReportOut | None = None
+
+
+@router.post("/contacts/import/vcard", response={200: ImportReportOut, 202: ImportQueuedOut, **WRITE_ERRORS},
              summary="Import contacts from a vCard file",
              description="A .vcf file (vCard 2.1, 3.0 or 4.0; several cards; at most 20 MB) as multipart field "
                          "`file`. A card matching a contact you can see (same UID, email or phone) updates it "
                          "(`on_match=update`) or is skipped (`on_match=skip`). Each card is imported whole or not "
                          "at all; `lines` reports every card that failed, was skipped or lost a value (e.g. a photo "
-                         "over 256 KB). A file that is not a vCard answers 422 (`file`).")
+                         "over 256 KB). A file that is not a vCard answers 422 (`file`). A file of more than 500 "
+                         "cards is imported by the worker: 202 with a `status_url` to poll.")
 def import_vcard(request: HttpRequest, file: File[UploadedFile],
                  on_match: Form[Literal["update", "skip"]] = "update"):
     require(can_edit(request.user), _("Your role cannot import contacts."))
     raw = vcard_services.read_uploaded(file)
-    return 200, vcard_services.import_vcards(user=request.user, raw=raw, on_match=on_match).as_dict()
+    cards = vcard_services.count_cards(raw)
+    if cards <= vcard_services.SYNC_LIMIT:
+        return Status(200, vcard_services.import_vcards(user=request.user, raw=raw, on_match=on_match).as_dict())
+    key = vcard_services.store_upload(user=request.user, raw=raw)
+    vcard_services.start_import(user=request.user, key=key, on_match=on_match)
+    return Status(202, {"status": "queued", "cards": cards, "key": key,
+                        "status_url": f"/api/contacts/import/vcard/{key}"})
+
+
+@router.get("/contacts/import/vcard/{key}", response={200: ImportStatusOut, **READ_ERRORS},
+            summary="The state of a vCard import run by the worker",
+            description="`queued`, `running`, `failed` (with `reasons`) or `done` (with `report`). 404 for an "
+                        "unknown key or another user's import.")
+def import_vcard_status(request: HttpRequest, key: str):
+    status = vcard_services.import_status(user=request.user, key=key)
+    if status is None:
+        raise Http404
+    if status.get("report") is not None:
+        status["report"] = status["report"].as_dict()
+    return Status(200, status)
 
 
 class VersionQuery(Schema):

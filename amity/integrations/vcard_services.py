@@ -10,11 +10,13 @@ as an export; ``contact_vcard`` is one contact.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext as _
+from django_tasks import task
 
 from amity.contacts import selectors as contact_selectors
 from amity.contacts import services as contact_services
@@ -202,18 +205,61 @@ class Preview:
     matches: int
     names: list[str]
     problems: list[dict[str, Any]]
+    checked: int  # how many cards broken/matches were counted on (all, or the first PREVIEW_PARSE)
+
+    @property
+    def partial(self) -> bool:
+        return self.checked < self.cards
+
+
+PREVIEW_PARSE = 5000
+
+
+def count_cards(raw: bytes) -> int:
+    return len(re.findall(rb"(?im)^BEGIN:VCARD\s*$", raw))
+
+
+def _matched(user: Any, cards: list[ParsedCard]) -> int:
+    """How many cards match a contact the user can see: three queries for the whole preview, not three per card."""
+    contacts = visible_to(user, Contact.objects.filter(merged_into__isnull=True))
+    uids = {c.uid for c in cards if c.uid}
+    emails = {e for c in cards for e in c.emails}
+    phones = {p for c in cards for p in c.phones}
+    found_uids: set[str] = set()
+    found_emails: set[str] = set()
+    found_phones: set[str] = set()
+    for chunk in _chunks(sorted(uids)):
+        found_uids.update(contacts.filter(external_id__in=chunk).values_list("external_id", flat=True))
+    for chunk in _chunks(sorted(emails)):
+        found_emails.update(ContactEmail.objects.filter(email__in=chunk, contact__in=contacts)
+                            .values_list("email", flat=True))
+    for chunk in _chunks(sorted(phones)):
+        found_phones.update(ContactPhone.objects.filter(number__in=chunk, contact__in=contacts)
+                            .values_list("number", flat=True))
+    return sum(1 for c in cards if c.uid in found_uids or found_emails.intersection(c.emails)
+               or found_phones.intersection(c.phones))
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def preview_vcards(*, user: Any, raw: bytes) -> Preview:
-    """What an import of ``raw`` would do, without writing anything."""
+    """What an import of ``raw`` would do, without writing anything. A very large file is counted whole and
+    checked on its first ``PREVIEW_PARSE`` cards."""
     require(can_edit(user), _("Your role cannot import contacts."))
-    cards = _parse_all(raw)
+    try:
+        cards = list(islice(vcard.parse_vcards(raw), PREVIEW_PARSE))
+    except NotAVCard as exc:
+        raise ValidationError({"file": [str(exc)]}) from None
+    total = max(count_cards(raw), len(cards))
     good = [c for c in cards if not c.error]
     return Preview(
-        cards=len(cards), broken=len(cards) - len(good),
-        matches=sum(1 for c in good if _match(user, c) is not None),
+        cards=total, broken=len(cards) - len(good), matches=_matched(user, good),
         names=[c.name or _("(no name)") for c in good[:PREVIEW_NAMES]],
         problems=[{"number": c.number, "name": c.name, "reason": c.error} for c in cards if c.error][:50],
+        checked=len(cards),
     )
 
 
@@ -237,6 +283,12 @@ class ImportReport:
     @property
     def total(self) -> int:
         return self.created + self.updated + self.skipped + self.failed
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportReport:
+        return cls(created=data["created"], updated=data["updated"], skipped=data["skipped"], failed=data["failed"],
+                   lines=[ReportLine(number=ln["card"], name=ln["name"], status=ln["status"], reasons=ln["reasons"],
+                                     contact_uuid=ln["contact"] or "") for ln in data["lines"]])
 
     def as_dict(self) -> dict[str, Any]:
         return {"created": self.created, "updated": self.updated, "skipped": self.skipped, "failed": self.failed,
@@ -354,3 +406,64 @@ def import_vcards(*, user: Any, raw: bytes, on_match: str = "update") -> ImportR
              payload={"format": "vcard", "created": report.created, "updated": report.updated,
                       "skipped": report.skipped, "failed": report.failed})
     return report
+
+
+# --- big files on the worker --------------------------------------------------------------------------------------
+
+SYNC_LIMIT = 500  # cards imported while the page waits; a bigger file is imported by the worker
+
+
+def _status_path(user_id: int, key: str) -> Path:
+    return _upload_dir() / f"{user_id}-{key}.json"
+
+
+def _write_status(user_id: int, key: str, status: dict[str, Any]) -> None:
+    path = _status_path(user_id, key)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(status), encoding="utf-8")
+    tmp.replace(path)
+
+
+def start_import(*, user: Any, key: str, on_match: str) -> ImportReport | None:
+    """Import a stored upload: a file of up to ``SYNC_LIMIT`` cards now (the report is returned), a bigger one
+    on the worker (None: follow it with ``import_status``)."""
+    require(can_edit(user), _("Your role cannot import contacts."))
+    if on_match not in ON_MATCH:
+        raise ValidationError({"on_match": [_("Choose “update” or “skip” for cards that match a contact.")]})
+    raw = load_upload(user=user, key=key)
+    cards = count_cards(raw)
+    if cards <= SYNC_LIMIT:
+        report = import_vcards(user=user, raw=raw, on_match=on_match)
+        discard_upload(user=user, key=key)
+        return report
+    _write_status(user.pk, key, {"status": "queued", "cards": cards})
+    run_vcard_import.enqueue(user.pk, key, on_match)
+    return None
+
+
+def import_status(*, user: Any, key: str) -> dict[str, Any] | None:
+    """The state of a worker import the user started: queued · running · done (with ``report``) · failed."""
+    path = _status_path(user.pk, key) if re.fullmatch(r"[A-Za-z0-9_-]{10,64}", key or "") else None
+    if path is None or not path.exists():
+        return None
+    status: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if status.get("report"):
+        status["report"] = ImportReport.from_dict(status["report"])
+    return status
+
+
+@task()
+def run_vcard_import(user_id: int, key: str, on_match: str) -> str:
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(pk=user_id)
+    try:
+        raw = load_upload(user=user, key=key)
+        _write_status(user_id, key, {"status": "running", "cards": count_cards(raw)})
+        report = import_vcards(user=user, raw=raw, on_match=on_match)
+    except ValidationError as exc:
+        _write_status(user_id, key, {"status": "failed", "reasons": _reasons(exc)})
+        return "failed"
+    _write_status(user_id, key, {"status": "done", "report": report.as_dict()})
+    discard_upload(user=user, key=key)
+    return "done"

@@ -89,15 +89,27 @@ def import_vcard_run(request: HttpRequest) -> HttpResponse:
     _require_edit(request)
     key = request.POST.get("key", "")
     try:
-        raw = vcard_services.load_upload(user=request.user, key=key)
-        report = vcard_services.import_vcards(user=request.user, raw=raw,
-                                              on_match=request.POST.get("on_match", "update"))
+        report = vcard_services.start_import(user=request.user, key=key,
+                                             on_match=request.POST.get("on_match", "update"))
     except ValidationError as exc:
         context = {"max_mb": vcard_services.MAX_FILE_BYTES // 1024 // 1024,
                    "errors": [m for msgs in exc.message_dict.values() for m in msgs]}
         return render(request, "integrations/cards_import.html", context, status=400)
-    vcard_services.discard_upload(user=request.user, key=key)
+    if report is None:  # a big file: the worker imports it
+        return redirect("cards:import_vcard_status", key=key)
     return render(request, "integrations/cards_report.html", {"report": report})
+
+
+@login_required
+@require_GET
+def import_vcard_status(request: HttpRequest, key: str) -> HttpResponse:
+    _require_edit(request)
+    status = vcard_services.import_status(user=request.user, key=key)
+    if status is None:
+        raise Http404
+    if status["status"] == "done":
+        return render(request, "integrations/cards_report.html", {"report": status["report"]})
+    return render(request, "integrations/cards_running.html", {"status": status})
 
 
 # --- iCalendar ----------------------------------------------------------------------------------------------------

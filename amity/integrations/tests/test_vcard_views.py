@@ -134,3 +134,37 @@ def test_api_export_uses_the_list_filters(admin_user, client):
 
 def test_api_export_needs_the_export_right(sales_user, client):
     assert client.get("/api/contacts/export.vcf", **auth(sales_user, scope="read")).status_code == 403
+
+
+def test_a_big_file_is_imported_by_the_worker_and_the_page_shows_the_report(admin_client, admin_user, monkeypatch):
+    from amity.integrations import vcard_services
+
+    monkeypatch.setattr(vcard_services, "SYNC_LIMIT", 1)  # the test task backend runs the task at once
+    preview = admin_client.post(reverse("cards:import_vcard"), {"file": upload("google-contacts.vcf")})
+    key = preview.context["key"]
+    response = admin_client.post(reverse("cards:import_vcard_run"), {"key": key, "on_match": "update"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("cards:import_vcard_status", args=[key])
+    page = admin_client.get(response["Location"])
+    assert page.status_code == 200
+    assert (page.context["report"].created, page.context["report"].failed) == (2, 0)
+    assert Contact.objects.count() == 2
+    # another user cannot look at it
+    other = make_user("admin", email="other-admin@example.com")
+    admin_client.force_login(other)
+    assert admin_client.get(response["Location"]).status_code == 404
+
+
+def test_api_big_file_answers_202_and_a_status(admin_user, client, monkeypatch):
+    from amity.integrations import vcard_services
+
+    monkeypatch.setattr(vcard_services, "SYNC_LIMIT", 1)
+    headers = auth(admin_user)
+    response = client.post("/api/contacts/import/vcard", {"file": upload("apple-contacts.vcf")}, **headers)
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["status"], body["cards"]) == ("queued", 2)
+    status = client.get(body["status_url"], **headers).json()
+    assert status["status"] == "done"
+    assert (status["report"]["created"], status["report"]["failed"]) == (2, 0)
+    assert client.get("/api/contacts/import/vcard/unknownkey123", **headers).status_code == 404
