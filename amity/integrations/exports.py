@@ -178,26 +178,24 @@ def iter_rows(kind: Kind, queryset: QuerySet[Any], custom_keys: list[str], batch
     """The export rows of ``queryset``: ``values_list`` in chunks, the many-to-many columns one query per chunk."""
     lookups = [c.lookup for c in kind.columns if c.lookup]
     fields = ["id", *lookups, *(["custom"] if custom_keys else [])]
-    plan = [(c.name, c.lookup is None) for c in kind.columns]
+    end = 1 + len(lookups)
+    # Where the per-batch columns go, left to right, so each insert lands at its final position.
+    inserts = [(i, c.name) for i, c in enumerate(kind.columns) if c.lookup is None]
     values = queryset.values_list(*fields).iterator(chunk_size=batch)
     while True:
         chunk = list(islice(values, batch))
         if not chunk:
             return
         related = kind.related([r[0] for r in chunk])
+        columns = [(position, related[name]) for position, name in inserts]
         for record in chunk:
             pk = record[0]
-            position = 1
-            row: list[Any] = []
-            for name, per_batch in plan:
-                if per_batch:
-                    row.append(related[name].get(pk, ""))
-                else:
-                    row.append(record[position])
-                    position += 1
+            row = list(record[1:end])
+            for position, found in columns:
+                row.insert(position, found.get(pk, ""))
             if custom_keys:
-                custom = record[position] or {}
-                row.extend(custom.get(key) for key in custom_keys)
+                custom = record[end] or {}
+                row.extend([custom.get(key) for key in custom_keys])
             yield row
 
 
