@@ -996,6 +996,8 @@ class Engine:
             match = None
             if self.job.match_on == MatchOn.EXTERNAL_ID and external_id:
                 match = visible_or_none(self.actor, Deal.objects.filter(external_id=external_id))
+            if match is None:
+                data.setdefault("currency", settings.AMITY_BASE_CURRENCY)
             if match is not None and self.job.on_match == OnMatch.SKIP:
                 return "skipped"
             if match is not None and self.job.on_match == OnMatch.UPDATE:

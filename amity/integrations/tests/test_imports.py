@@ -18,6 +18,11 @@ from amity.testing import make_contact, make_user
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _uploads_in_tmp(settings, tmp_path):
+    settings.VAR_DIR = tmp_path  # uploaded files go to <VAR_DIR>/imports/
+
+
 def csv_file(text: str, encoding: str = "utf-8") -> io.BytesIO:
     return io.BytesIO(text.encode(encoding))
 

@@ -12,6 +12,11 @@ from amity.testing import make_token, make_user
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _uploads_in_tmp(settings, tmp_path):
+    settings.VAR_DIR = tmp_path  # uploaded files go to <VAR_DIR>/imports/
+
 CSV = b"First name,Last name,Email\nAda,Lovelace,ada@example.com\nBob,Broken,not-an-email\n<b>Cy</b>,,cy@example.com\n"
 
 

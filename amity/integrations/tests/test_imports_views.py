@@ -12,6 +12,11 @@ from amity.testing import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _uploads_in_tmp(settings, tmp_path):
+    settings.VAR_DIR = tmp_path  # uploaded files go to <VAR_DIR>/imports/
+
 CSV = (b"First name,Last name,Email,Notes\nAda,Lovelace,ada@example.com,<script>alert(1)</script>\n"
        b"Bob,Broken,not-an-email,\n")
 

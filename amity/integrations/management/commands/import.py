@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Q
 
 from amity.integrations import imports
 from amity.integrations.models import ImportObjectType, MatchOn, OnMatch
@@ -46,7 +47,8 @@ class Command(BaseCommand):
         if options["user"]:
             actor = User.objects.filter(email=options["user"].lower(), is_active=True).first()
         else:
-            actor = User.objects.filter(is_active=True, is_superuser=True).order_by("id").first()
+            actor = User.objects.filter(Q(is_superuser=True) | Q(role__is_admin=True), is_active=True) \
+                .order_by("-is_superuser", "id").first()
         if actor is None:
             raise CommandError("No such active user; pass --user EMAIL (see `amity createadmin`).")
         try:
