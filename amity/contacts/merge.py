@@ -109,6 +109,10 @@ def field_display(contact: Contact, key: str) -> str:
         return ""
     if key == "lifecycle_stage":
         return str(contact.get_lifecycle_stage_display())
+    if key == "phone":
+        from amity.core.normalize import format_phone
+
+        return format_phone(str(value))
     if value is True:
         return str(_("Yes"))
     if isinstance(value, list):

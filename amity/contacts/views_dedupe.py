@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,10 +18,7 @@ from amity.core.permissions import can_edit, is_admin
 
 from . import dedupe, merge
 from .models import Contact
-
-
-def _query_without(request: HttpRequest, *names: str) -> str:
-    return urlencode([(k, v) for k, values in request.GET.lists() for v in values if k not in names and v != ""])
+from .views import _query_without
 
 
 @login_required
@@ -33,7 +29,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         page = dedupe.pair_queue(user=request.user, params=request.GET)
     except ValidationError as exc:
         errors = exc.message_dict
-    base = _query_without(request, "cursor")
+    base = _query_without(request.GET, "cursor")
     for pair in page.items if page else []:
         for contact in (pair.contact_a, pair.contact_b):
             contact.phone_display = [format_phone(p) for p in contact.phone_list]  # type: ignore[attr-defined]
@@ -48,7 +44,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "statuses": [("open", _("Open")), ("dismissed", _("Not a duplicate")), ("merged", _("Merged"))],
         "next_query": f"{base}&cursor={page.next_cursor}" if page and page.next_cursor else "",
         "prev_query": f"{base}&cursor={page.prev_cursor}" if page and page.prev_cursor else "",
-        "filtered": bool(_query_without(request, "cursor", "status")),
+        "filtered": bool(_query_without(request.GET, "cursor", "status")),
         "scan": dedupe.scan_status(),
         "can_edit": can_edit(request.user),
         "can_scan": is_admin(request.user),
@@ -129,7 +125,7 @@ def contact_merge(request: HttpRequest, uuid: Any, other: Any) -> HttpResponse:
             errors = [m for msgs in exc.message_dict.values() for m in msgs]
             choices.update({k: v for k, v in posted.items() if v in (merge.WINNER, merge.LOSER)})
         else:
-            messages.success(request, _("Merged %(other)s into %(name)s.") % {"other": loser, "name": kept})
+            messages.success(request, _("Merged %(other)s into this contact.") % {"other": loser})
             return redirect("contacts:detail", uuid=kept.uuid)
     return render(request, "contacts/dedupe_merge.html", {
         "winner": winner,
