@@ -29,7 +29,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from amity.accounts.forms import add_service_errors
 from amity.commerce import adapters, stores
+from amity.commerce.ingest import error_list
 from amity.commerce.models import Store, StoreKind
 from amity.core.permissions import is_admin
 
@@ -51,13 +53,6 @@ def problem(status: int, title: str, detail: str = "", errors: list[dict[str, An
     for name, value in (headers or {}).items():
         response[name] = value
     return response
-
-
-def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    if hasattr(exc, "error_dict"):
-        return [{"field": field, "message": " ".join(messages_)}
-                for field, messages_ in exc.message_dict.items()]
-    return [{"field": "", "message": m} for m in exc.messages]
 
 
 def _read_body(request: HttpRequest, limit: int) -> bytes | None:
@@ -155,7 +150,7 @@ def collect(request: HttpRequest) -> HttpResponse:
     try:
         results = adapters.collect(store, body)
     except ValidationError as exc:
-        return _cors(problem(422, "Invalid input", _("The request is not valid; see errors."), field_errors(exc)),
+        return _cors(problem(422, "Invalid input", _("The request is not valid; see errors."), error_list(exc)),
                      store, origin)
     return _cors(_results_response(results), store, origin)
 
@@ -196,7 +191,7 @@ def webhook(request: HttpRequest, uuid: Any, platform: str) -> HttpResponse:
     try:
         outcome = adapters.handle_webhook(store, platform, request.headers, payload)
     except ValidationError as exc:
-        return problem(422, "Invalid input", _("The payload is not valid; see errors."), field_errors(exc))
+        return problem(422, "Invalid input", _("The payload is not valid; see errors."), error_list(exc))
     if isinstance(outcome, list):
         return _results_response(outcome)
     return JsonResponse(outcome)
@@ -257,14 +252,6 @@ class MappingForm(forms.Form):
             raise forms.ValidationError(_("This is not valid JSON: %(reason)s") % {"reason": exc}) from None
 
 
-def _add_errors(form: forms.Form, exc: ValidationError) -> None:
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
-
-
 @admin_required
 def store_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
@@ -273,7 +260,7 @@ def store_list(request: HttpRequest) -> HttpResponse:
             try:
                 store = stores.create_store(actor=request.user, data=form.cleaned_data)
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("Store “%(name)s” was created.") % {"name": store.name})
                 return redirect("stores:detail", uuid=store.uuid)
@@ -309,7 +296,7 @@ def store_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
             try:
                 stores.update_store(actor=request.user, store=store, data=data)
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("Store “%(name)s” was saved.") % {"name": store.name})
                 return redirect("stores:detail", uuid=store.uuid)

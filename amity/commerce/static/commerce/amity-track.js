@@ -93,8 +93,8 @@
 
   function retry(batch) {
     // Same client ids: the server ignores the ones that already landed.
-    if (batch.some((e) => (e.tries = (e.tries || 0) + 1) > 3)) batch = batch.filter((e) => e.tries <= 3);
-    outbox = batch.concat(outbox).slice(0, 500);
+    batch.forEach((e) => { e.tries = (e.tries || 0) + 1; });
+    outbox = batch.filter((e) => e.tries <= 3).concat(outbox).slice(0, 500);
     schedule(5000);
   }
 
