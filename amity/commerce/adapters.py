@@ -469,12 +469,25 @@ def _order_result(order: Order, status: str) -> dict[str, Any]:
     return result
 
 
-def _refund(store: Store, data: dict[str, Any]) -> dict[str, Any]:
-    """Apply a refund once: the refund's id is recorded on the order's audit entry in the same transaction, and a
-    replay that finds it changes nothing."""
-    from amity.core import audit
+def _refund_marker(store: Store, refund_id: str) -> str:
+    return f"{source_for(store)}:refund:{refund_id}"
+
+
+def _refund_seen(order: Order, marker: str) -> bool:
     from amity.core.models import AuditEntry
 
+    return AuditEntry.objects.filter(object_type="order", object_id=order.pk, changes__webhook_refund=marker).exists()
+
+
+def _mark_refund(order: Order, marker: str) -> None:
+    from amity.core import audit
+
+    audit.record("update", actor=None, obj=order, changes={"webhook_refund": marker})
+
+
+def _refund(store: Store, data: dict[str, Any]) -> dict[str, Any]:
+    """Apply a refund once. Its id is recorded on the order's audit trail in the same transaction (here, or when an
+    ``orders/updated`` carrying it arrived first), and a delivery that finds it changes nothing."""
     with transaction.atomic():
         order = Order.objects.select_for_update().filter(
             source=source_for(store), external_id=data["order_external_id"]).first()
@@ -482,15 +495,26 @@ def _refund(store: Store, data: dict[str, Any]) -> dict[str, Any]:
             raise ValidationError({"order_id": [
                 _("There is no order %(id)s from this store yet; it is recorded by the orders/create webhook, "
                   "which must arrive first (Shopify retries this one).") % {"id": data["order_external_id"][:40]}]})
-        marker = f"{source_for(store)}:refund:{data['refund_id']}"
-        if data["refund_id"] and AuditEntry.objects.filter(
-                object_type="order", object_id=order.pk, changes__webhook_refund=marker).exists():
+        marker = _refund_marker(store, data["refund_id"])
+        if data["refund_id"] and _refund_seen(order, marker):
             return _result("refund", order, "unchanged")
         if data["amount"] <= 0:  # a refund that moved no money (a restock only)
             return _result("refund", order, "unchanged")
         order = services.refund_order(order=order, amount=data["amount"], actor=None)
-        audit.record("update", actor=None, obj=order, changes={"webhook_refund": marker})
+        _mark_refund(order, marker)
     return _result("refund", order, "updated")
+
+
+def _shopify_order(store: Store, payload: dict[str, Any]) -> dict[str, Any]:
+    """``record_order`` plus: the refunds the order already lists are marked as applied, so their own
+    ``refunds/create`` deliveries (which may come later) do not count them twice."""
+    with transaction.atomic():
+        order, status = services.record_order(shopify_order(payload), source=source_for(store), store=store)
+        for refund in _list(payload.get("refunds")):
+            refund_id = _str(_obj(refund).get("id"))
+            if refund_id and not _refund_seen(order, marker := _refund_marker(store, refund_id)):
+                _mark_refund(order, marker)
+    return _order_result(order, status)
 
 
 def handle_webhook(store: Store, platform: str, headers: Mapping[str, str], payload: Any) -> Any:
@@ -504,8 +528,7 @@ def handle_webhook(store: Store, platform: str, headers: Mapping[str, str], payl
     if platform == StoreKind.SHOPIFY:
         topic = (headers.get("X-Shopify-Topic") or "").strip()
         if topic.startswith("orders/"):
-            order, status = services.record_order(shopify_order(payload), source=source, store=store)
-            return _order_result(order, status)
+            return _shopify_order(store, payload)
         if topic == "refunds/create":
             return _refund(store, shopify_refund(payload))
         if topic in ("checkouts/create", "checkouts/update"):

@@ -211,6 +211,21 @@ def test_shopify_refund_applies_once(shopify):
     assert order.refunded_amount == Decimal("10.00")
 
 
+def test_shopify_refund_listed_by_orders_updated_first_is_not_counted_twice(shopify):
+    send_shopify(shopify, "orders/create", shopify_order(financial_status="paid"))
+    refund = {"id": 509562969, "order_id": 820982911946154508, "created_at": "2026-05-04T07:58:00-04:00",
+              "transactions": [{"id": 179259969, "kind": "refund", "status": "success", "amount": "10.00",
+                                "currency": "USD"}], "refund_line_items": []}
+    updated = send_shopify(shopify, "orders/updated", shopify_order(
+        financial_status="partially_refunded", updated_at="2026-05-04T07:58:30-04:00", refunds=[refund]))
+    assert updated.status_code == 200 and updated.json()["status"] == "updated", updated.content
+    assert Order.objects.get().refunded_amount == Decimal("10.00")
+    late = send_shopify(shopify, "refunds/create", refund)
+    assert late.status_code == 200 and late.json()["status"] == "unchanged"
+    assert Order.objects.get().refunded_amount == Decimal("10.00")
+    assert Event.objects.filter(type="order.refunded").count() == 1
+
+
 def test_shopify_checkout_is_a_cart(shopify):
     checkout = {
         "id": 901414060, "token": "exuw7apwoycchjuwtiqg8nytfhphr62a", "cart_token": "",
