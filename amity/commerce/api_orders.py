@@ -137,7 +137,8 @@ class PurchaseLineIn(InputSchema):
 
 
 class PurchaseIn(InputSchema):
-    lines: list[PurchaseLineIn] = Field(description="At least one line.")
+    # Optional in the schema so the customer is looked up (404) before the lines are checked (422).
+    lines: list[PurchaseLineIn] = Field(default_factory=list, description="At least one line.")
     channel: str = Field(Channel.IN_STORE.value, json_schema_extra=enum_of([Channel.IN_STORE, Channel.PHONE]))
     currency: str | None = Field(None, description="ISO 4217 code; defaults to the base currency.")
     note: str = ""

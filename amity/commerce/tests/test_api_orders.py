@@ -155,6 +155,7 @@ def test_record_a_purchase_via_the_api(world):
     make_product("BOOT", "Boots", price="100.00")
     make_product("SOCK", "Socks", price="5.00")
     url = f"/api/contacts/{world['mine'].uuid}/purchases"
+    assert errors_of(api.post(url, {})) == {"lines": "Add at least one product."}
     bad = api.post(url, {"lines": [{"product": "BOOT"}, {"product": "SOCK", "quantity": "0"}, {"product": "NOPE"}]})
     assert bad.status_code == 422
     assert errors_of(bad) == {"lines.1.quantity": "Must be more than 0.",
