@@ -397,28 +397,32 @@ def _inspect_csv(path: Path, head: bytes, size: int, encoding: str | None, delim
             raise FileProblem(_("Choose comma, semicolon, tab or | as the delimiter."))
     else:
         delimiter = _detect_delimiter(text.lstrip("\ufeff"))
-    headers: list[str] | None = None
-    header_row = 1
-    sample: list[list[str]] = []
-    has_data = False
-    for number, record in _csv_records(path, encoding, delimiter):
-        if not any(cell.strip() for cell in record):
-            continue
-        if headers is None:
-            if number == 1 and record:
-                record[0] = record[0].lstrip("\ufeff")
-            headers, header_row = clean_headers(record), number
-            continue
-        has_data = True
-        if len(sample) >= sample_rows:
-            break
-        sample.append(_fit(record, len(headers)))
+    headers, header_row, sample, has_data = _header_and_sample(_csv_records(path, encoding, delimiter), sample_rows)
     if headers is None:
         raise FileProblem(_("The file has no rows."))
     if not has_data:
         raise FileProblem(_("The file has a header row but no data rows."))
     return SheetInfo(format="csv", encoding=encoding, delimiter=delimiter, headers=headers, sample=sample,
                      header_row=header_row, size=size)
+
+
+def _header_and_sample(records: Iterator[tuple[int, list[str]]],
+                       sample_rows: int) -> tuple[list[str] | None, int, list[list[str]], bool]:
+    """The first non-empty row as headers, its row number, up to ``sample_rows`` data rows, and whether there is
+    any data row at all (reading stops at the row after the sample)."""
+    headers: list[str] | None = None
+    header_row = 1
+    sample: list[list[str]] = []
+    for number, record in records:
+        if not any(cell.strip() for cell in record):
+            continue
+        if headers is None:
+            headers, header_row = clean_headers(record), number
+            continue
+        if len(sample) >= sample_rows:
+            return headers, header_row, sample, True
+        sample.append(_fit(record, len(headers)))
+    return headers, header_row, sample, bool(sample)
 
 
 def _fit(record: list[str], width: int) -> list[str]:
@@ -736,20 +740,8 @@ def _inspect_xlsx(path: Path, size: int, sheet: str | None, sample_rows: int) ->
     workbook = _open_workbook(path)
     try:
         title = _sheet_name(workbook, sheet) or ""
-        headers: list[str] | None = None
-        header_row = 1
-        sample: list[list[str]] = []
-        has_data = False
-        for number, record in _xlsx_records(path, title or None, workbook):
-            if not any(record):
-                continue
-            if headers is None:
-                headers, header_row = clean_headers(record), number
-                continue
-            has_data = True
-            if len(sample) >= sample_rows:
-                break
-            sample.append(_fit(record, len(headers)))
+        records = _xlsx_records(path, title or None, workbook)
+        headers, header_row, sample, has_data = _header_and_sample(records, sample_rows)
         sheets = list(workbook.sheets)
     finally:
         workbook.close()
