@@ -32,3 +32,10 @@ def order_badge(status: str) -> str:
 @register.filter
 def cart_badge(status: str) -> str:
     return CART_BADGES.get(status, "")
+
+
+@register.filter
+def web_url(value: str) -> str:
+    """A store-supplied link or image address, only if it is http(s): never ``javascript:`` or ``data:``."""
+    text = (value or "").strip()
+    return text if text.lower().startswith(("https://", "http://")) else ""

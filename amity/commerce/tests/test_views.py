@@ -370,3 +370,13 @@ def test_settings_for_admins_only(admin_client, sales_client):
     assert bad.status_code == 400 and "Choose between 5 minutes and 7 days" in body(bad)
     assert admin_client.post(url, {"abandon_after_minutes": "45"}).status_code == 302
     assert CommerceSettings.objects.get(pk=1).abandon_after_minutes == 45
+
+
+def test_store_links_are_only_followed_when_http(world, sales_client):
+    cart = make_cart(world["mine"], cart_url="javascript:alert(1)")
+    cart.items.update(image_url="data:image/svg+xml,<svg onload=alert(1)>", product_url="javascript:alert(2)",
+                      name="<script>alert(3)</script>")
+    page = body(sales_client.get(reverse("commerce:cart", args=[cart.uuid])))
+    assert "javascript:" not in page and "data:image" not in page
+    assert "&lt;script&gt;alert(3)&lt;/script&gt;" in page and "<script>alert(3)" not in page
+    assert "javascript:" not in body(sales_client.get(reverse("commerce:recoverable")))
