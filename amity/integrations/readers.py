@@ -172,6 +172,19 @@ def _utf16_guess(head: bytes) -> str | None:
     return None
 
 
+def _utf16_text(head: bytes) -> str | None:
+    """UTF-16 without a BOM and without ASCII (all Chinese, say): no NUL pattern, but it decodes to text."""
+    sample = head[: len(head) - len(head) % 2]
+    for codec in ("utf-16-le", "utf-16-be"):
+        try:
+            text = sample.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if text and sum(1 for ch in text if ch.isprintable() or ch in "\t\r\n") >= len(text) * 0.98:
+            return codec
+    return None
+
+
 def _decodes(path: Path, encoding: str) -> tuple[bool, int, int]:
     """Whether the whole file decodes in ``encoding`` (streamed); if not, the line and byte offset of the first
     bad byte."""
@@ -213,6 +226,9 @@ def _detect_encoding(path: Path, head: bytes) -> str:
     if guess:
         return guess
     if _looks_binary(head):
+        guess = _utf16_text(head)
+        if guess:
+            return guess
         raise FileProblem(_("This is not a text or spreadsheet file (it contains binary data)."))
     utf8, line, offset = _decodes(path, "utf-8")
     if utf8:

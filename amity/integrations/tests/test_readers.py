@@ -101,6 +101,17 @@ def test_a_utf8_file_with_damage_is_refused_with_the_line_instead_of_guessing(tm
     )
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_and_without_ascii_is_still_text(tmp_path, codec):
+    path = tmp_path / "chinese16.csv"
+    path.write_bytes("姓名，城市\n王小明，北京\n李华，上海\n".replace("，", "\t").encode(codec))
+
+    info, rows = read_all(path)
+
+    assert (info.encoding, info.delimiter, info.headers) == (codec, "\t", ["姓名", "城市"])
+    assert rows == [(2, ["王小明", "北京"]), (3, ["李华", "上海"])]
+
+
 def test_encoding_override_is_used_and_a_wrong_one_is_refused_with_the_line():
     info = inspect(CSV / "gb18030_contacts.csv", encoding="GBK")
     assert info.encoding == "gb18030"
