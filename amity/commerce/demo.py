@@ -70,7 +70,7 @@ def build_commerce_demo(*, contacts: int, seed: int = 42, progress: Callable[[st
                 placed = now - dt.timedelta(days=rng.randint(1, 360), minutes=rng.randint(0, 1440))
                 status = rng.choice(["fulfilled", "fulfilled", "paid", "refunded"] if k else ["fulfilled"])
                 services.record_order({
-                    "external_id": f"demo-{n}-{k}", "number": f"#{10000 + n * 10 + k}", "email": email,
+                    "external_id": f"demo-{n}-{k}", "number": f"{10000 + n * 10 + k}", "email": email,
                     "currency": "USD", "status": status, "channel": rng.choice(["online", "online", "in_store"]),
                     "placed_at": placed.isoformat(), "total": str(total), "lines": lines,
                 }, source=SOURCE)
@@ -97,7 +97,7 @@ def build_commerce_demo(*, contacts: int, seed: int = 42, progress: Callable[[st
             if n % 4 == 0 and touched + dt.timedelta(days=1) < now:
                 total = sum((Decimal(i["unit_price"]) for i in items), Decimal(0))
                 services.record_order({
-                    "external_id": f"demo-recovery-{n}", "number": f"#{20000 + n}", "email": email,
+                    "external_id": f"demo-recovery-{n}", "number": f"{20000 + n}", "email": email,
                     "currency": "USD", "status": "paid", "total": str(total), "lines": items,
                     "placed_at": (touched + dt.timedelta(days=1)).isoformat(),
                 }, source=SOURCE)

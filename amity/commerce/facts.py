@@ -20,7 +20,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, DecimalField, F, Q, Value, When
-from django.db.models.functions import Coalesce, Greatest, Least, Round
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from amity.contacts.models import Contact
@@ -48,22 +48,26 @@ def net_base(order: Order) -> Decimal:
 
 def apply_order(contact_id: int, *, count: int, value: Decimal, placed_at: dt.datetime | None) -> None:
     """Add one order's contribution (``count`` is +1 for a new order, 0 for a refund or a status change)."""
-    new_count = F("order_count") + count
-    new_value = F("lifetime_value") + Value(value, output_field=MONEY)
     updates: dict[str, Any] = {
-        "order_count": new_count,
-        "lifetime_value": new_value,
-        "average_order_value": Case(
-            When(Q(order_count__gt=-count), then=Round(new_value / new_count, 2, output_field=MONEY)),
-            default=Value(Decimal(0), output_field=MONEY), output_field=MONEY,
-        ),
+        "order_count": F("order_count") + count,
+        "lifetime_value": F("lifetime_value") + Value(value, output_field=MONEY),
     }
     if placed_at is not None:
         stamp = Value(placed_at)
         updates["first_order_at"] = Least(Coalesce(F("first_order_at"), stamp), stamp)
         updates["last_order_at"] = Greatest(Coalesce(F("last_order_at"), stamp), stamp)
         updates["last_activity_at"] = Greatest(Coalesce(F("last_activity_at"), stamp), stamp)
-    Contact.objects.filter(pk=contact_id).update(**updates)
+    contacts = Contact.objects.filter(pk=contact_id)
+    contacts.update(**updates)
+    # The average from the values just written (the row stays locked by this transaction's UPDATE until commit),
+    # rounded like ``recompute`` does — SQLite would divide its NUMERIC columns as integers or floats.
+    row = contacts.values_list("order_count", "lifetime_value").first()
+    if row is not None:
+        contacts.update(average_order_value=_average(Decimal(row[1]), row[0]))
+
+
+def _average(value: Decimal, count: int) -> Decimal:
+    return (value / count).quantize(CENT, rounding=ROUND_HALF_UP) if count else Decimal(0)
 
 
 def apply_lines(contact_id: int, order: Order, lines: list[OrderLine], sign: int = 1) -> None:
@@ -141,7 +145,7 @@ def recompute(contact: Contact | int) -> dict[str, Any]:
     facts = {
         "order_count": count,
         "lifetime_value": value,
-        "average_order_value": (value / count).quantize(CENT, rounding=ROUND_HALF_UP) if count else Decimal(0),
+        "average_order_value": _average(value, count),
         "first_order_at": min(placed) if placed else None,
         "last_order_at": max(placed) if placed else None,
         "last_activity_at": activity,

@@ -100,3 +100,14 @@ def test_recompute_command_rebuilds_facts(capsys):
     assert (contact.order_count, contact.lifetime_value, contact.average_order_value) == (1, Decimal("40.00"),
                                                                                          Decimal("40.00"))
     assert "Rebuilt the facts of 1 customer" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_average_is_a_decimal_division_on_every_database():
+    for n, total in enumerate(["50.00", "50.00", "50.00", "25.00", "0.15"]):
+        services.record_order({"external_id": f"x{n}", "email": "avg@example.com", "currency": "USD",
+                               "total": total, "placed_at": "2026-01-01T00:00:00Z"}, source="api")
+        if n == 3:
+            assert Contact.objects.get(email="avg@example.com").average_order_value == Decimal("43.75")
+    contact = Contact.objects.get(email="avg@example.com")
+    assert (contact.lifetime_value, contact.average_order_value) == (Decimal("175.15"), Decimal("35.03"))
