@@ -139,6 +139,16 @@ def test_delimiter_override():
         inspect(CSV / "semicolon.csv", delimiter="x")
 
 
+def test_a_single_column_file(tmp_path):
+    path = tmp_path / "emails.csv"
+    path.write_text("Email\nada@example.com\ngrace@example.org\n", encoding="utf-8")
+
+    info, rows = read_all(path)
+
+    assert (info.delimiter, info.headers) == (",", ["Email"])
+    assert rows == [(2, ["ada@example.com"]), (3, ["grace@example.org"])]
+
+
 def test_ragged_rows_are_padded_or_cut_and_reported():
     info = inspect(CSV / "ragged.csv")
     reported: list[tuple[int, int, int]] = []
