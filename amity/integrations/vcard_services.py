@@ -296,9 +296,25 @@ class ImportReport:
                            "contact": ln.contact_uuid or None} for ln in self.lines]}
 
 
+def _field_label(name: str) -> str:
+    from django.core.exceptions import FieldDoesNotExist
+    from django.utils.text import capfirst
+
+    labels = {"emails": _("Email"), "phones": _("Phone"), "birthday": _("Birthday"),
+              "special_dates": _("Special dates"), "tags": _("Tags"), "file": _("File")}
+    if name in labels:
+        return str(labels[name])
+    try:
+        return str(capfirst(Contact._meta.get_field(name).verbose_name))  # type: ignore[union-attr]
+    except FieldDoesNotExist:
+        return name
+
+
 def _reasons(exc: ValidationError) -> list[str]:
+    """Errors as people read them: "Email: ada@example.com is already in use by another contact."."""
     if hasattr(exc, "error_dict"):
-        return [f"{name}: {message}" for name, messages in exc.message_dict.items() for message in messages]
+        return [f"{_field_label(name)}: {message}" for name, messages in exc.message_dict.items()
+                for message in messages]
     return list(exc.messages)
 
 

@@ -155,7 +155,7 @@ def test_broken_cards_are_reported_and_the_good_ones_land(admin_user):
     assert by_number[2].status == "failed"
     assert by_number[2].reasons == ["The card could not be read: line 11 is not a vCard property"]
     assert by_number[3].status == "failed"
-    assert by_number[3].reasons == ["first_name: Give the contact a name or an email address."]
+    assert by_number[3].reasons == ["First name: Give the contact a name or an email address."]
     assert by_number[5].reasons == ["The card has no END:VCARD line."]
     assert (by_number[2].name, by_number[5].name) == ("Line Broken", "Card Unclosed")  # named in the report
     assert by_number[6].status == "created"
@@ -235,7 +235,7 @@ def test_an_email_of_a_contact_the_user_cannot_see_is_reported_not_revealed(sale
     report = run(sales_user, "broken-and-good.vcf")
     line = next(ln for ln in report.lines if ln.number == 1)
     assert line.status == "failed"
-    assert line.reasons == ["emails: first.good@example.com is already in use by another contact."]
+    assert line.reasons == ["Email: first.good@example.com is already in use by another contact."]
 
 
 def test_readonly_role_cannot_import(db):
