@@ -18,8 +18,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db.models import Count, Model, Q, QuerySet, Sum
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
+from django.db.models import Count, Func, IntegerField, Model, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -288,8 +287,26 @@ class Heatmap:
         return [sum(self.count(d, h) for h in range(24)) for d in range(1, 8)]
 
 
+class _QuarterHour(Func):
+    """Quarter-hours since 1970 (UTC) of a datetime column, in plain SQL on both databases (no per-row Python
+    function): grouping by it and converting each group in Python is exact in every time zone, since all
+    offsets are multiples of 15 minutes, and costs at most 96 groups a day."""
+
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # julianday() is exact to the millisecond; the tiny nudge keeps 21:00:00.000 in the 21:00 quarter.
+        return self.as_sql(compiler, connection, template="CAST((julianday(%(expressions)s) - 2440587.5) * 96 "
+                           "+ 0.000001 AS INTEGER)", **extra)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="FLOOR(EXTRACT(EPOCH FROM %(expressions)s) / 900)::bigint",
+                           **extra)
+
+
 def abandonment_heatmap(*, user: Any, now: dt.datetime | None = None, days: int = WINDOW_DAYS) -> Heatmap:
-    """Grouped in the database (168 rows at most) over the last ``days`` days, cached per viewer scope."""
+    """Carts abandoned over the last ``days`` days by weekday and hour in the workspace time zone: grouped by
+    quarter-hour in the database (at most 96 rows a day), placed in the zone here, cached per viewer scope."""
     now = now or timezone.now()
     zone = _zone()
     key = f"commerce:heatmap:{_scope_key(user)}:{days}:{settings.TIME_ZONE}:{now:%Y%m%d%H%M}"[:-1]
@@ -297,10 +314,13 @@ def abandonment_heatmap(*, user: Any, now: dt.datetime | None = None, days: int 
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     rows = (carts_for(user).filter(status__in=ABANDONED_STATES, abandoned_at__gte=now - dt.timedelta(days=days))
-            .annotate(weekday=ExtractIsoWeekDay("abandoned_at", tzinfo=zone), hour=ExtractHour("abandoned_at", tzinfo=zone))
-            .values("weekday", "hour").annotate(n=Count("id")).order_by())
-    heatmap = Heatmap(counts={(r["weekday"], r["hour"]): r["n"] for r in rows}, days=days,
-                      time_zone=settings.TIME_ZONE)
+            .annotate(quarter=_QuarterHour("abandoned_at")).values("quarter").annotate(n=Count("id")).order_by())
+    counts: dict[tuple[int, int], int] = {}
+    for row in rows:
+        local = dt.datetime.fromtimestamp(int(row["quarter"]) * 900, tz=zone)
+        slot = (local.isoweekday(), local.hour)
+        counts[slot] = counts.get(slot, 0) + row["n"]
+    heatmap = Heatmap(counts=counts, days=days, time_zone=settings.TIME_ZONE)
     cache.set(key, heatmap, SUMMARY_CACHE_SECONDS)
     return heatmap
 

@@ -78,3 +78,14 @@ def test_an_empty_window_renders_an_empty_chart(admin_user):
     assert heatmap.total == 0
     assert all(c.shade == 0 for r in reports.heatmap_rows(heatmap) for c in r.cells)
     assert "No abandoned carts in this period." in str(reports.hour_chart(heatmap))
+
+
+def test_half_hour_zones_and_exact_hour_boundaries(settings, admin_user):
+    settings.TIME_ZONE = "Asia/Kolkata"  # UTC+5:30
+    with time_machine.travel(dt.datetime(2026, 1, 20, 12, 0, tzinfo=UTC), tick=False):
+        make_cart(make_contact(), abandoned_at=dt.datetime(2026, 1, 19, 15, 29, 59, tzinfo=UTC))  # Mon 20:59:59
+        make_cart(make_contact(), abandoned_at=dt.datetime(2026, 1, 19, 15, 30, 0, tzinfo=UTC))  # Mon 21:00:00
+        make_cart(make_contact(), abandoned_at=dt.datetime(2026, 1, 19, 18, 29, 0, tzinfo=UTC))  # Mon 23:59
+        make_cart(make_contact(), abandoned_at=dt.datetime(2026, 1, 19, 18, 30, 0, tzinfo=UTC))  # Tue 00:00
+        heatmap = selectors.abandonment_heatmap(user=admin_user)
+    assert heatmap.counts == {(1, 20): 1, (1, 21): 1, (1, 23): 1, (2, 0): 1}
