@@ -304,6 +304,27 @@ class _QuarterHour(Func):
                            **extra)
 
 
+class _QuarterOffsets:
+    """The zone's UTC offset in quarter-hours at a UTC quarter-hour, worked out once per day (per quarter only
+    on a day when the offset changes, i.e. a daylight-saving switch)."""
+
+    def __init__(self, zone: dt.tzinfo) -> None:
+        self.zone = zone
+        self.days: dict[int, int | None] = {}
+
+    def _at(self, seconds: int) -> int:
+        delta = dt.datetime.fromtimestamp(seconds, tz=self.zone).utcoffset() or dt.timedelta(0)
+        return int(delta.total_seconds()) // 900
+
+    def __call__(self, quarter: int) -> int:
+        day = quarter // 96
+        if day not in self.days:
+            start, end = self._at(day * 86400), self._at(day * 86400 + 86399)
+            self.days[day] = start if start == end else None
+        steady = self.days[day]
+        return steady if steady is not None else self._at(quarter * 900)
+
+
 def abandonment_heatmap(*, user: Any, now: dt.datetime | None = None, days: int = WINDOW_DAYS) -> Heatmap:
     """Carts abandoned over the last ``days`` days by weekday and hour in the workspace time zone: grouped by
     quarter-hour in the database (at most 96 rows a day), placed in the zone here, cached per viewer scope."""
@@ -314,12 +335,14 @@ def abandonment_heatmap(*, user: Any, now: dt.datetime | None = None, days: int 
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     rows = (carts_for(user).filter(status__in=ABANDONED_STATES, abandoned_at__gte=now - dt.timedelta(days=days))
-            .annotate(quarter=_QuarterHour("abandoned_at")).values("quarter").annotate(n=Count("id")).order_by())
+            .annotate(quarter=_QuarterHour("abandoned_at")).values("quarter").annotate(n=Count("id")).order_by()
+            .values_list("quarter", "n"))
+    offset = _QuarterOffsets(zone)
     counts: dict[tuple[int, int], int] = {}
-    for row in rows:
-        local = dt.datetime.fromtimestamp(int(row["quarter"]) * 900, tz=zone)
-        slot = (local.isoweekday(), local.hour)
-        counts[slot] = counts.get(slot, 0) + row["n"]
+    for quarter, n in rows:
+        local = int(quarter) + offset(int(quarter))  # quarter-hours since 1970-01-01 00:00 local time
+        slot = ((local // 96 + 3) % 7 + 1, (local % 96) // 4)  # 1970-01-01 was a Thursday (ISO weekday 4)
+        counts[slot] = counts.get(slot, 0) + n
     heatmap = Heatmap(counts=counts, days=days, time_zone=settings.TIME_ZONE)
     cache.set(key, heatmap, SUMMARY_CACHE_SECONDS)
     return heatmap

@@ -89,3 +89,13 @@ def test_half_hour_zones_and_exact_hour_boundaries(settings, admin_user):
         make_cart(make_contact(), abandoned_at=dt.datetime(2026, 1, 19, 18, 30, 0, tzinfo=UTC))  # Tue 00:00
         heatmap = selectors.abandonment_heatmap(user=admin_user)
     assert heatmap.counts == {(1, 20): 1, (1, 21): 1, (1, 23): 1, (2, 0): 1}
+
+
+def test_the_day_daylight_saving_starts(settings, admin_user):
+    settings.TIME_ZONE = "America/New_York"  # Sunday 8 March 2026, 02:00 EST → 03:00 EDT (07:00 UTC)
+    with time_machine.travel(dt.datetime(2026, 3, 20, 12, 0, tzinfo=UTC), tick=False):
+        make_cart(make_contact(), abandoned_at=dt.datetime(2026, 3, 8, 6, 45, tzinfo=UTC))  # 01:45 EST
+        make_cart(make_contact(), abandoned_at=dt.datetime(2026, 3, 8, 7, 0, tzinfo=UTC))  # 03:00 EDT
+        make_cart(make_contact(), abandoned_at=dt.datetime(2026, 3, 8, 23, 30, tzinfo=UTC))  # 19:30 EDT
+        heatmap = selectors.abandonment_heatmap(user=admin_user)
+    assert heatmap.counts == {(7, 1): 1, (7, 3): 1, (7, 19): 1}
