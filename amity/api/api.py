@@ -141,6 +141,9 @@ def _mount_routers() -> None:
     from amity.sales.api_reports import router as sales_reports_router
     from amity.timeline.api import router as timeline_router
 
+    # Fixed paths such as /contacts/export.vcf are mounted before /contacts/{id}, which would swallow them.
+    api.add_router("/", cards_router)
+    api.add_router("/", exports_router)
     api.add_router("/", contacts_router)
     api.add_router("/", timeline_router)
     api.add_router("/", core_router)
@@ -151,8 +154,6 @@ def _mount_routers() -> None:
     api.add_router("/", commerce_router)
     api.add_router("/", orders_router)
     api.add_router("/", imports_router)
-    api.add_router("/", cards_router)
-    api.add_router("/", exports_router)
     api.add_router("/", _fallback_router())
 
 
