@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, DecimalField, F, Q, Value, When
+from django.db.models import DecimalField, F, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
@@ -120,10 +120,17 @@ def bump_activity(moments: dict[int, dt.datetime], known: dict[int, dt.datetime 
            if known is None or known.get(cid) is None or when - known[cid] >= ACTIVITY_GRANULARITY}  # type: ignore[operator]
     if not due:
         return 0
-    new_value = Case(*[When(pk=cid, then=Value(when)) for cid, when in due.items()])
-    return Contact.objects.filter(pk__in=list(due)).filter(
-        Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=new_value)
-    ).update(last_activity_at=new_value)
+    from django.db import connection
+
+    field = Contact._meta.get_field("last_activity_at")
+    table = connection.ops.quote_name(Contact._meta.db_table)
+    with connection.cursor() as cursor:  # one statement, many parameter sets (no per-row CASE to compile)
+        cursor.executemany(
+            f"UPDATE {table} SET last_activity_at = %s WHERE id = %s "  # noqa: S608
+            "AND (last_activity_at IS NULL OR last_activity_at < %s)",
+            [(v, cid, v) for cid, v in ((cid, field.get_db_prep_save(when, connection))  # type: ignore[union-attr]
+                                        for cid, when in due.items())])
+    return len(due)
 
 
 def recompute(contact: Contact | int) -> dict[str, Any]:
