@@ -66,18 +66,13 @@ def _typo(rng: random.Random, word: str) -> str:
     return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
 
 
-def inject(n: int) -> set[tuple[int, int]]:
-    """Add ``n`` duplicates of random existing contacts in bulk; return the (original, copy) id pairs."""
-    import uuid
-
-    from django.db import transaction
-    from django.utils import timezone
-
+def plan_duplicates(n: int) -> list[tuple[Any, dict[str, Any]]]:
+    """Which ``n`` contacts get a duplicate and how (deterministic: the same base gives the same plan)."""
     from amity.contacts.models import Contact, ContactEmail, ContactPhone
-    from amity.core.normalize import display_name
 
     rng = random.Random(2026)
-    top = Contact.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    top = (Contact.objects.exclude(source="bench-duplicate").order_by("-id").values_list("id", flat=True).first()
+           or 0)
     ids = rng.sample(range(1, top + 1), n * 3)
     originals = {c.pk: c for c in Contact.objects.filter(pk__in=ids, merged_into__isnull=True)}
     emails: dict[int, list[str]] = {}
@@ -89,15 +84,15 @@ def inject(n: int) -> set[tuple[int, int]]:
             "contact_id", "number"):
         phones.setdefault(contact_id, number)
     taken = set(ContactEmail.objects.filter(email__startswith="zz-never").values_list("email", flat=True))
-    plans: list[tuple[Contact, dict[str, Any]]] = []
+    chosen: list[tuple[Contact, dict[str, Any]]] = []
     kinds = ["phone", "email", "company", "transposed"]
     for pk in ids:
-        if len(plans) >= n or pk not in originals:
+        if len(chosen) >= n or pk not in originals:
             continue
         orig = originals[pk]
         if not (orig.first_name and orig.last_name) or orig.first_name == orig.last_name:
             continue
-        kind = kinds[len(plans) % 4]
+        kind = kinds[len(chosen) % 4]
         first, last = orig.first_name, orig.last_name
         plan: dict[str, Any] = {"kind": kind, "company_id": None, "email": "", "phone": ""}
         if kind == "phone" and pk in phones:
@@ -118,7 +113,21 @@ def inject(n: int) -> set[tuple[int, int]]:
             plan.update(company_id=orig.company_id, first=last, last=first)
         else:
             continue
-        plans.append((orig, plan))
+        chosen.append((orig, plan))
+    return chosen
+
+
+def inject(n: int) -> set[tuple[int, int]]:
+    """Add ``n`` duplicates of random existing contacts in bulk; return the (original, copy) id pairs."""
+    import uuid
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from amity.contacts.models import Contact, ContactEmail, ContactPhone
+    from amity.core.normalize import display_name
+
+    plans = plan_duplicates(n)
     now = timezone.now()
     new_contacts = []
     for orig, plan in plans:
@@ -139,6 +148,14 @@ def inject(n: int) -> set[tuple[int, int]]:
     return {(orig.pk, cid) for cid, (orig, _p) in zip(created, plans, strict=True)}
 
 
+def injected_pairs(n: int) -> set[tuple[int, int]]:
+    """The (original, copy) pairs of duplicates injected earlier into this copy (BENCH_DEDUPE_KEEP)."""
+    from amity.contacts.models import Contact
+
+    created = list(Contact.objects.filter(source="bench-duplicate").order_by("id").values_list("id", flat=True))
+    return {(orig.pk, cid) for cid, (orig, _p) in zip(created, plan_duplicates(n), strict=True)}
+
+
 def main() -> None:
     prepare()
     os.environ["AMITY_SQLITE_NAME"] = DB_NAME
@@ -155,8 +172,8 @@ def main() -> None:
 
     injected_already = Contact.objects.filter(source="bench-duplicate").exists()
     if injected_already:
-        pairs = set()
-        print("duplicates already injected (BENCH_DEDUPE_KEEP): recall is not measured", flush=True)
+        pairs = injected_pairs(INJECT)
+        print(f"{len(pairs):,} duplicates were injected earlier (BENCH_DEDUPE_KEEP)", flush=True)
     else:
         started = time.monotonic()
         pairs = inject(INJECT)
@@ -194,7 +211,7 @@ def main() -> None:
     admin = User.objects.filter(email=demo.ADMIN_EMAIL).first()
     page_ms = []
     if admin is not None:
-        client = Client()
+        client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(admin)
         for _ in range(5):
             started = time.monotonic()
