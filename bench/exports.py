@@ -9,7 +9,8 @@ fresh process with production settings, DEBUG off), each in its own process so i
 - workspace: the full workspace archive (what POST /settings/workspace/ and `export-workspace` write)
 
 Each figure is the median of BENCH_RUNS runs (default 3; the workspace export runs BENCH_WORKSPACE_RUNS, default 1,
-as it reads every table). Knobs: BENCH_EXPORTS_REFRESH=1 copies the base again. Writes bench/results/exports.json.
+as it reads every table). Knobs: BENCH_EXPORTS_REFRESH=1 copies the base again; BENCH_EXPORTS_ONLY=csv,xlsx,workspace picks figures (the
+others are kept from the previous bench/results/exports.json). Writes bench/results/exports.json.
 """
 
 from __future__ import annotations
@@ -95,7 +96,11 @@ def child(what: str) -> None:
             lines += chunk.count(b"\n")
     response.close()
     seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": round(seconds, 2), "bytes": size, "rows": lines - 1 if what == "csv" else None,
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"seconds": round(seconds, 2), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+                      "bytes": size, "rows": lines - 1 if what == "csv" else None,
                       "peak_rss_mb": round(peak_rss_mb(), 1), "rss_before_mb": round(rss_before, 1)}))
 
 
@@ -105,11 +110,12 @@ def measure(what: str, runs: int) -> dict[str, Any]:
         out = subprocess.run([PYTHON, __file__, "_child", what], cwd=ROOT, env=env(), check=True, text=True,
                              stdout=subprocess.PIPE).stdout
         result = json.loads(out.strip().splitlines()[-1])
-        print(f"  {what} run {n + 1}: {result['seconds']} s, peak RSS {result['peak_rss_mb']} MB "
+        print(f"  {what} run {n + 1}: {result['seconds']} s ({result['cpu_seconds']} s CPU), peak RSS {result['peak_rss_mb']} MB "
               f"({result['bytes'] / 1e6:.1f} MB out)", flush=True)
         results.append(result)
     return {
         "seconds_median": statistics.median(r["seconds"] for r in results),
+        "cpu_seconds_median": statistics.median(r["cpu_seconds"] for r in results),
         "peak_rss_mb_median": statistics.median(r["peak_rss_mb"] for r in results),
         "bytes": results[-1]["bytes"], "rows": results[-1]["rows"], "runs": results,
     }
@@ -118,13 +124,20 @@ def measure(what: str, runs: int) -> dict[str, Any]:
 def main() -> None:
     prepare()
     load_before = os.getloadavg()
-    figures: dict[str, Any] = {}
-    print("CSV export of every contact:", flush=True)
-    figures["csv_all_contacts"] = measure("csv", RUNS)
-    print("XLSX export of ~100,000 contacts (stage=mql):", flush=True)
-    figures["xlsx_100k_contacts"] = measure("xlsx", RUNS)
-    print("Full workspace export:", flush=True)
-    figures["workspace"] = measure("workspace", WORKSPACE_RUNS)
+    previous = RESULTS / "exports.json"
+    figures: dict[str, Any] = json.loads(previous.read_text()) if previous.exists() else {}
+    only = set(filter(None, os.environ.get("BENCH_EXPORTS_ONLY", "csv,xlsx,workspace").split(",")))
+    if "csv" in only:
+        print("CSV export of every contact:", flush=True)
+        figures["csv_all_contacts"] = measure("csv", RUNS)
+    if "xlsx" in only:
+        print("XLSX export of ~100,000 contacts (stage=mql):", flush=True)
+        figures["xlsx_100k_contacts"] = measure("xlsx", RUNS)
+    if "workspace" in only:
+        print("Full workspace export:", flush=True)
+        figures["workspace"] = measure("workspace", WORKSPACE_RUNS)
+    figures.setdefault("load_average_runs", []).append({"only": sorted(only), "before": [round(x, 2) for x in load_before],
+                                                        "after": [round(x, 2) for x in os.getloadavg()]})
     figures["load_average"] = {"before": [round(x, 2) for x in load_before],
                                "after": [round(x, 2) for x in os.getloadavg()]}
     csv_seconds = figures["csv_all_contacts"]["seconds_median"]
