@@ -125,6 +125,20 @@ def test_write_xlsx_keeps_dangerous_text_as_text(tmp_path):
     cells = list(sheet.iter_rows())[1]
     assert [c.value for c in cells] == ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "#N/A", "badchar", 2.5, -3, None]
     assert [c.data_type for c in cells[:7]] == ["s"] * 7
+    assert sheet.freeze_panes == "A2"
+    assert sheet["A1"].font.b is True and sheet["A1"].value == "a"
+
+
+def test_write_xlsx_dates_and_times(tmp_path):
+    from amity.core.xlsxexport import write_xlsx
+
+    path = str(tmp_path / "d.xlsx")
+    moment = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    write_xlsx(path, ["date", "when", "flag"], [[dt.date(2026, 3, 4), moment, True]])
+    cells = list(openpyxl.load_workbook(path).active.iter_rows())[1]
+    assert cells[0].value == dt.datetime(2026, 3, 4) and cells[0].is_date
+    assert cells[1].value == dt.datetime(2026, 3, 3, 21, 6, 7)  # UTC
+    assert cells[2].value is True
 
 
 # --- CSV ----------------------------------------------------------------------------------------------------------
