@@ -1,4 +1,4 @@
-"""Commerce for the demo workspace: a small outdoor-shop catalogue, orders, carts (some abandoned, some
+"""Commerce for the demo workspace: orders of the demo catalogue's products, carts (some abandoned, some
 recovered) and product views for a few hundred customers — all written through ``commerce.services``, so the
 demo shows exactly what real ingest produces (facts, timeline entries, summaries)."""
 
@@ -18,37 +18,22 @@ from amity.sales.models import Product, ProductPrice
 
 from . import services
 
-SHOP: list[tuple[str, str, str, str]] = [
-    ("HIKE-BOOT", "Hiking boots", "Shoes", "129.00"),
-    ("TRAIL-RUN", "Trail running shoes", "Shoes", "99.00"),
-    ("WOOL-SOCK", "Merino socks", "Accessories", "14.00"),
-    ("RAIN-JKT", "Rain jacket", "Clothing", "149.00"),
-    ("FLEECE", "Fleece pullover", "Clothing", "69.00"),
-    ("DAYPACK", "Daypack 24 l", "Bags", "79.00"),
-    ("BOTTLE", "Steel bottle", "Accessories", "24.00"),
-    ("HEADLAMP", "Headlamp", "Gear", "39.00"),
-]
 SOURCE = "demo-shop"
 CUSTOMER_STAGES = ("customer", "advocate", "churned")
 SITE = "https://shop.example.com"
 
 
-def _catalogue() -> list[Product]:
-    have = {p.sku: p for p in Product.objects.filter(sku__in=[s[0] for s in SHOP])}
-    for sku, name, category, price in SHOP:
-        if sku in have:
-            continue
-        slug = sku.lower()
-        product = Product.objects.create(sku=sku, name=name, category=category,
-                                         product_url=f"{SITE}/p/{slug}", description=name)
-        ProductPrice.objects.create(product=product, currency="USD", unit_price=Decimal(price))
-        have[sku] = product
-    return [have[s[0]] for s in SHOP]
+def _catalogue() -> tuple[list[Product], dict[str, str]]:
+    """The demo's catalogue (``sales.demo``): products with a USD price, and those prices."""
+    prices = {sku: str(price) for sku, price in ProductPrice.objects.filter(currency="USD", product__active=True)
+              .values_list("product__sku", "unit_price")}
+    products = list(Product.objects.filter(sku__in=list(prices)).order_by("id"))
+    return products, prices
 
 
 def _line(product: Product, price: str, quantity: int) -> dict[str, Any]:
     return {"sku": product.sku, "name": product.name, "category": product.category, "quantity": quantity,
-            "unit_price": price, "product_url": product.product_url}
+            "unit_price": price, "product_url": product.product_url or f"{SITE}/p/{product.sku.lower()}"}
 
 
 def build_commerce_demo(*, contacts: int, seed: int = 42, progress: Callable[[str], None] = print) -> dict[str, int]:
@@ -64,8 +49,9 @@ def build_commerce_demo(*, contacts: int, seed: int = 42, progress: Callable[[st
     if not emails or Order.objects.filter(source=SOURCE).exists():
         return {}
     first_event = (Event.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
-    products = _catalogue()
-    prices = {sku: price for sku, _n, _c, price in SHOP}
+    products, prices = _catalogue()
+    if not products:
+        return {}
     now = timezone.now().replace(microsecond=0)
     counts = {"commerce.orders": 0, "commerce.carts": 0, "commerce.events": 0}
     with transaction.atomic():
@@ -87,7 +73,7 @@ def build_commerce_demo(*, contacts: int, seed: int = 42, progress: Callable[[st
                 product = rng.choice(products[:4])
                 views.append({"external_id": f"demo-view-{n}-{v}", "kind": "product_view", "email": email,
                               "occurred_at": (now - dt.timedelta(hours=rng.randint(1, 120))).isoformat(),
-                              "url": product.product_url, "product": {"sku": product.sku}})
+                              "url": f"{SITE}/p/{product.sku.lower()}", "product": {"sku": product.sku}})
             if views:
                 services.record_events(views, source=SOURCE)
                 counts["commerce.events"] += len(views)
