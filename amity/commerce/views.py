@@ -267,7 +267,7 @@ def card_context(user: Any, contact: Any, form: PurchaseForm | None = None, noti
         "purchase_form": form,
         "suggestions": selectors.product_suggestions(query="", currency=form.currency) if form else [],
         "channels": PURCHASE_CHANNELS,
-        "currencies": _currencies(form.currency if form else money.base_currency()),
+        "currencies": _currencies(form.currency) if form else [],
         "notice": notice,
     }
 
