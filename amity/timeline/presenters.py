@@ -19,6 +19,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy  # not aliased: makemessages only knows the real name
 
+from amity.contacts import dedupe
 from amity.contacts import selectors as contact_selectors
 from amity.contacts.models import Company, Contact, LifecycleStage, SpecialDateKind
 from amity.core.customfields import definitions, display_value
@@ -179,6 +180,8 @@ def describe(event: Any, user: Any) -> Entry:
         if verb == "updated":
             return Entry(event, "edit", "change", _("Details changed"),
                          changes=_changes(model, payload.get("changes") or {}))
+        if verb == "merged":
+            return Entry(event, "sparkle", "change", _("Merged with %(name)s") % {"name": payload.get("name", "")})
     if prefix in {"deal", "quote"}:
         entry = _describe_sales(event, prefix, verb, payload)  # type: ignore[assignment]
         if entry is not None:
@@ -366,8 +369,6 @@ def attendee_choices(user: Any, target: Any) -> Any:
     contacts, or the deal's contacts and its company's (those the user may see, at most 100)."""
     from django.db.models import Q
 
-    from amity.core.permissions import visible_to
-
     kind = target_kind(target)
     if kind == "contact":
         q = Q(pk=target.pk) | (Q(company_id=target.company_id) if target.company_id else Q(pk__in=[]))
@@ -375,7 +376,7 @@ def attendee_choices(user: Any, target: Any) -> Any:
         q = Q(company_id=target.pk)
     else:
         q = Q(deals=target) | (Q(company_id=target.company_id) if target.company_id else Q(pk__in=[]))
-    ids = list(visible_to(user, Contact.objects.filter(q)).order_by("display_name", "id")
+    ids = list(contact_selectors.contacts_for(user).filter(q).order_by("display_name", "id")
                .values_list("pk", flat=True).distinct()[:100])
     return Contact.objects.filter(pk__in=ids).order_by("display_name", "id")
 
@@ -453,6 +454,7 @@ def contact_context(request: Any, contact: Contact, forms: dict[str, Any] | None
         "base_currency": settings.AMITY_BASE_CURRENCY,
         "open_tasks": selectors.open_tasks(user=user, contact=contact),
         "deals": _deals(user, contact=contact),
+        "possible_duplicates": dedupe.open_pairs_of(user=user, contact=contact),
         "can_edit": can_edit(user),
         "now_utc": timezone.now(),
         **stats_context(contact),
