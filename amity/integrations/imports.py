@@ -581,7 +581,11 @@ class Engine:
                     continue
                 to_update.setdefault(match, []).append(row)
                 continue
-            # create (no match, or "create anyway"): emails are unique across contacts
+            # create (no match, or "create anyway"): a contact needs a name or an email, and emails are unique
+            if not (row.data.get("first_name") or row.data.get("last_name") or row.data.get("emails")):
+                row.fail(self._column_of("first_name"), "first_name",
+                         _("Give the contact a name or an email address."))
+                continue
             taken = [e for e in row.data.get("emails", []) if e in email_owner]
             if taken:
                 row.fail(self._column_of("email"), "email",
@@ -676,9 +680,6 @@ class Engine:
             if definition.key not in data.get("custom", {}):
                 row.fail(self._column_of("custom." + definition.key), f"custom.{definition.key}",
                          _("This field is required."))
-        if not (data.get("first_name") or data.get("last_name") or data.get("emails")) \
-                and not (self.job.match_on and self.job.on_match != OnMatch.CREATE):
-            row.fail(self._column_of("first_name"), "first_name", _("Give the contact a name or an email address."))
 
     def _companies_by_name(self, rows: list[Row]) -> None:
         """Resolve the company column to companies (one query per batch); missing ones are created."""

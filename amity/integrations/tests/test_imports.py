@@ -154,6 +154,13 @@ def test_match_by_email(admin_user, on_match, expected):
         assert existing.last_name == "Old"
 
 
+def test_a_row_without_name_or_email_that_matches_nothing_is_refused(admin_user):
+    make_contact(first_name="Ada", emails=["ada@example.com"])
+    job = import_all(admin_user, "first_name,email,city\nAda,ada@example.com,Paris\n,,Rome\n", match_on="email")
+    assert (job.updated, job.created, job.errors) == (1, 0, 1)
+    assert ImportRowError.objects.get().errors[0]["message"] == "Give the contact a name or an email address."
+
+
 def test_create_anyway_still_refuses_a_taken_email(admin_user):
     make_contact(first_name="Ada", emails=["ada@example.com"])
     job = import_all(admin_user, "first_name,email\nAda,ada@example.com\n", match_on="email", on_match="create")
