@@ -53,13 +53,6 @@ def heatmap_rows(heatmap: Heatmap) -> list[Row]:
     return rows
 
 
-def _chart_label(text: str) -> str:
-    """``core.charts`` cuts a label whose width, divided back into characters, rounds down by float error
-    (3 characters → "M…"); a trailing no-break space keeps such labels whole."""
-    width = len(text) * charts.CHAR_WIDTH + 8 - 8
-    return text + "\u00a0" if int(width / charts.CHAR_WIDTH) < len(text) else text
-
-
 def hour_chart(heatmap: Heatmap) -> SafeString:
     title = _("Abandoned carts by hour of day")
     return charts.bar_chart(
@@ -74,7 +67,7 @@ def hour_chart(heatmap: Heatmap) -> SafeString:
 def weekday_chart(heatmap: Heatmap) -> SafeString:
     title = _("Abandoned carts by weekday")
     return charts.bar_chart(
-        [_chart_label(str(WEEKDAYS_ABBR[d])) for d in range(7)] if heatmap.total else [],
+        [str(WEEKDAYS_ABBR[d]) for d in range(7)] if heatmap.total else [],
         [charts.Series(_("Abandoned carts"), heatmap.by_weekday())] if heatmap.total else [],
         title=title, desc=_("Carts abandoned on each weekday over the last %(days)s days (%(zone)s).")
         % {"days": heatmap.days, "zone": heatmap.time_zone},

@@ -124,7 +124,7 @@ def _color(series: Series, index: int) -> str:
 
 def _fit(label: str, width: float) -> str:
     """Shorten a label to fit ``width`` px; the full text stays in the tooltip and the table."""
-    room = max(int(width / CHAR_WIDTH), 2)
+    room = max(int(width / CHAR_WIDTH + 1e-6), 2)
     return label if len(label) <= room else label[: room - 1].rstrip() + "…"
 
 
