@@ -3,7 +3,7 @@
 The archive is a .zip holding ``manifest.json`` and one ``<app_label>.<model>.jsonl`` per model, one JSON object
 per record, in dependency order. Every concrete field is written under its attribute name (foreign keys as ids),
 many-to-many fields as sorted id lists (permissions as ``[app_label, codename]``, as their ids differ between
-databases), JSON fields as JSON, decimals as strings, datetimes in ISO 8601 UTC, binary as base64.
+databases), JSON fields as JSON (keys sorted), decimals as strings, datetimes in ISO 8601 UTC, binary as base64.
 
 Covered: every model of every ``amity.*`` app, plus groups. Left out: sessions, task-queue results, content types
 and permissions (``migrate`` creates them). The search index (``core.SearchDocument``) travels as data: SQLite's
@@ -90,12 +90,21 @@ def _m2m_fields(model: type[models.Model]) -> list[Any]:
 
 # --- values ----------------------------------------------------------------------------------------------------
 
+def _canonical(value: Any) -> Any:
+    """JSON with its object keys sorted: PostgreSQL's jsonb reorders keys, so exports compare across databases."""
+    if isinstance(value, dict):
+        return {k: _canonical(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
 def _dump_value(field: Any, value: Any) -> Any:
     if value is None:
         return None
     kind = field.get_internal_type()
     if kind == "JSONField":
-        return value
+        return _canonical(value)
     if isinstance(value, dt.datetime):
         if timezone.is_aware(value):
             value = value.astimezone(dt.UTC)
