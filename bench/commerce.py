@@ -11,7 +11,8 @@
    with wrk, as bench/run.py does (median of BENCH_RUNS runs of BENCH_DURATION seconds).
 
 Knobs: BENCH_COMMERCE_PARTS (default "sqlite,pg,big"), BENCH_INGEST_SECONDS, BENCH_EVENTS, BENCH_ORDERS,
-BENCH_CARTS, BENCH_PG_CONTACTS, BENCH_DURATION, BENCH_RUNS. Writes bench/results/commerce.json. Only 127.0.0.1 is
+BENCH_CARTS, BENCH_PG_CONTACTS, BENCH_DURATION, BENCH_RUNS, BENCH_COMMERCE_OUT (file name under bench/results).
+Writes bench/results/commerce.json. Only 127.0.0.1 is
 contacted. The machine's load average is recorded with each figure (the machine is shared).
 """
 
@@ -336,6 +337,7 @@ def part_big(environ: dict[str, str]) -> dict[str, Any]:
     print(f"Generating {EVENTS:,} events, {ORDERS:,} orders, {CARTS:,} abandoned carts…", flush=True)
     data = child("bulk", environ)
     core_bench.manage("analyze_db", environ=environ)
+    core_bench.manage("collectstatic", "--noinput", "-v", "0", environ=environ)
     prepared = child("prepare", environ)
     cookie = {"Cookie": f"sessionid={prepared['session']}"}
     pages = {"360": [f"/contacts/{u}/" for u in data["heavy"][:100] + data["spread"][:100]],
@@ -374,9 +376,7 @@ def main() -> None:
                                "settings": {"batch": BATCH, "clients": CLIENTS, "ingest_seconds": INGEST_SECONDS,
                                             "gunicorn_workers": 2, "duration_s": core_bench.DURATION,
                                             "runs": core_bench.RUNS}}
-    out = RESULTS / "commerce.json"
-    if out.exists():  # keep the parts not run this time
-        results.update({k: v for k, v in json.loads(out.read_text()).items() if k not in results})
+    out = RESULTS / os.environ.get("BENCH_COMMERCE_OUT", "commerce.json")
     sqlite_env = env(secret_key)
     if "sqlite" in PARTS or "big" in PARTS:
         sqlite_copy(sqlite_env)
@@ -395,6 +395,8 @@ def main() -> None:
     if "big" in PARTS:
         results["big"] = part_big(sqlite_env)
     results["measured_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    if out.exists():  # keep the parts not run this time (read at the end: another part may have written meanwhile)
+        results = {**json.loads(out.read_text()), **results}
     out.write_text(json.dumps(results, indent=2))
     print(f"Wrote {out}")
 
