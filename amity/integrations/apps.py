@@ -5,3 +5,6 @@ class IntegrationsConfig(AppConfig):
     name = "amity.integrations"
     label = "integrations"
     verbose_name = "Integrations"
+
+    def ready(self) -> None:
+        from amity.integrations import tasks  # noqa: F401  (registers the clean-up of uploaded import files)
