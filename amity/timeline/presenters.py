@@ -188,7 +188,7 @@ def describe(event: Any, user: Any) -> Entry:
             entry.deal_uuid = payload.get("deal", "")
             entry.deal_name = payload.get("deal_name") or payload.get("name", "")
             return entry
-    if prefix in {"order", "cart", "product"}:
+    if prefix in {"order", "cart", "product", "visitor"}:
         from amity.commerce.presenters import describe_commerce
 
         entry = describe_commerce(event, prefix, verb, payload)
@@ -238,7 +238,7 @@ def _describe_sales(event: Any, prefix: str, verb: str, payload: dict[str, Any])
 CHIP_LABELS = {
     "notes": gettext_lazy("Notes"), "calls": gettext_lazy("Calls"), "emails": gettext_lazy("Emails"),
     "meetings": gettext_lazy("Meetings"), "chats": gettext_lazy("Chats"), "tasks": gettext_lazy("Tasks"),
-    "deals": gettext_lazy("Deals"), "changes": gettext_lazy("Changes"),
+    "deals": gettext_lazy("Deals"), "purchases": gettext_lazy("Purchases"), "changes": gettext_lazy("Changes"),
 }
 
 

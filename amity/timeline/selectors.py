@@ -27,6 +27,7 @@ TIMELINE_FILTERS: dict[str, tuple[str, ...]] = {
     "chats": ("chat.", "sms.", "social.", "in_store."),
     "tasks": ("task.",),
     "deals": ("deal.", "quote."),
+    "purchases": ("order.", "cart.", "product.", "visitor."),
     "changes": ("contact.", "company.", "preference."),
 }
 TIMELINE_ORDER = Ordering("occurred_at", descending=True)
