@@ -47,7 +47,7 @@ LIST_KINDS: dict[str, dict[str, Any]] = {
 # Parameters that are not filters: they shape the page, not which records are in it.
 PAGE_PARAMS = {"q", "sort", "cursor", "limit"}
 # Shown first in the filter bar (with every custom field); the rest fold under "More filters".
-PRIMARY_FILTERS = {"stage", "owner", "tag", "source", "country", "industry", "size"}
+PRIMARY_FILTERS = {"stage", "owner", "tag", "source", "country", "industry", "size", "orders_min", "days_since_order_min"}
 
 
 def _list_params(request: HttpRequest) -> QueryDict:
