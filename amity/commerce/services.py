@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -569,12 +570,76 @@ def _touch_visitors(visitors: dict[str, int | None], when: dt.datetime, store: S
     if not visitors:
         return
     existing = set(Visitor.objects.filter(visitor_id__in=list(visitors)).values_list("visitor_id", flat=True))
-    new = [Visitor(visitor_id=v, contact_id=None, store=store, first_seen_at=when, last_seen_at=when)
-           for v in visitors if v not in existing]
+    new = [(v, None, store.pk if store is not None else None, when, when, None) for v in visitors if v not in existing]
     if new:
-        Visitor.objects.bulk_create(new, ignore_conflicts=True)
+        _raw_insert(Visitor, ["visitor_id", "contact_id", "store_id", "first_seen_at", "last_seen_at",
+                              "identified_at"], new, ignore_conflicts=True)
     if existing:
         Visitor.objects.filter(visitor_id__in=list(existing), last_seen_at__lt=when).update(last_seen_at=when)
+
+
+def _adapters(model: Any, columns: list[str]) -> list[Any]:
+    """Per column, a function turning a Python value into what the database driver takes (None = as is); the
+    hot path's inserts skip the ORM compiler, which cost more per row than the database."""
+    from django.db import connection
+
+    by_column = {f.attname: f for f in model._meta.concrete_fields}
+    out: list[Any] = []
+    for column in columns:
+        f = by_column[column]
+        internal = f.get_internal_type()
+        if internal == "DateTimeField" and connection.vendor == "sqlite":
+            out.append(_sqlite_datetime)
+        elif internal == "JSONField" and connection.vendor == "sqlite" and f.encoder is None:  # type: ignore[attr-defined]
+            out.append(_sqlite_json)
+        elif internal in {"DateTimeField", "DateField", "JSONField"}:
+            out.append(lambda v, f=f, c=connection: f.get_db_prep_save(v, c))
+        else:
+            out.append(None)
+    return out
+
+
+def _sqlite_json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _sqlite_datetime(value: dt.datetime | None) -> str | None:
+    """What Django's SQLite backend stores for an aware datetime: the UTC time as "YYYY-MM-DD HH:MM:SS[.ffffff]"."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return str(value)
+
+
+def _raw_insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]], *, ignore_conflicts: bool = False,
+                returning: bool = False) -> list[int]:
+    """INSERT plain tuples (``executemany``, or multi-row ``VALUES … RETURNING id`` when the new ids are needed,
+    in the rows' order). ``ignore_conflicts`` skips rows that hit a unique constraint, as ``bulk_create`` does."""
+    if not rows:
+        return []
+    from django.db import connection
+
+    adapt = _adapters(model, columns)
+    if any(adapt):
+        rows = [tuple(v if a is None else a(v) for a, v in zip(adapt, row, strict=True)) for row in rows]
+    qn = connection.ops.quote_name
+    table, names = qn(model._meta.db_table), ", ".join(qn(c) for c in columns)
+    marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    verb = "INSERT OR IGNORE" if ignore_conflicts and connection.vendor == "sqlite" else "INSERT"
+    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts and connection.vendor != "sqlite" else ""
+    with connection.cursor() as cursor:
+        if not returning:
+            cursor.executemany(f"{verb} INTO {table} ({names}) VALUES {marks}{tail}", rows)  # noqa: S608 (model names)
+            return []
+        ids: list[int] = []
+        step = max(1, 900 // len(columns)) if connection.vendor == "sqlite" else 1000
+        for start in range(0, len(rows), step):
+            chunk = rows[start:start + step]
+            cursor.execute(f"{verb} INTO {table} ({names}) VALUES {', '.join([marks] * len(chunk))}{tail} "  # noqa: S608
+                           f"RETURNING {qn(model._meta.pk.column)}", [v for row in chunk for v in row])
+            ids.extend(r[0] for r in cursor.fetchall())
+        return ids
 
 
 def _summarise_views(views: dict[tuple[int, int, dt.date], list[dt.datetime]], products: dict[int, Product]) -> None:
@@ -618,22 +683,24 @@ def _summarise_views(views: dict[tuple[int, int, dt.date], list[dt.datetime]], p
                   when.get_db_prep_save(s.last_viewed_at, connection), s.event_id)  # type: ignore[union-attr]
                  for s in to_update if s.event_id])
     if new_keys:
-        created = Event.objects.bulk_create([
-            Event(type="product.viewed", subject_type="product", subject_id=key[1], contact_id=key[0],
-                  occurred_at=max(views[key]), payload=_view_payload(products[key[1]], key[2], len(views[key]),
-                                                                     max(views[key])))
+        event_ids = _raw_insert(Event, _VIEW_EVENT_COLUMNS, [
+            ("product.viewed", "product", key[1], key[0], max(views[key]), "pending", 0, "",
+             _view_payload(products[key[1]], key[2], len(views[key]), max(views[key])))
             for key in new_keys
-        ])
+        ], returning=True)
         try:
             with transaction.atomic():
-                ProductViewSummary.objects.bulk_create([
-                    ProductViewSummary(contact_id=key[0], product_id=key[1], week_start=key[2], views=len(views[key]),
-                                       last_viewed_at=max(views[key]), event_id=event.pk)
-                    for key, event in zip(new_keys, created, strict=True)
-                ])
+                _raw_insert(ProductViewSummary, ["contact_id", "product_id", "week_start", "views", "last_viewed_at",
+                                                 "event_id"],
+                            [(key[0], key[1], key[2], len(views[key]), max(views[key]), event_id)
+                             for key, event_id in zip(new_keys, event_ids, strict=True)])
         except IntegrityError:  # another batch created some of these summaries meanwhile: add to theirs
-            Event.objects.filter(pk__in=[e.pk for e in created]).delete()
+            Event.objects.filter(pk__in=event_ids).delete()
             _summarise_views({key: views[key] for key in new_keys}, products)
+
+
+_VIEW_EVENT_COLUMNS = ["type", "subject_type", "subject_id", "contact_id", "occurred_at", "status", "attempts",
+                       "last_error", "payload"]
 
 
 def _view_payload(product: Product, week: dt.date, views: int, last: dt.datetime) -> dict[str, Any]:
@@ -651,25 +718,11 @@ def _insert_rows(rows: list[tuple[Any, ...]]) -> None:
     building and preparing model instances). A concurrent duplicate ``external_id`` is skipped, as a replay."""
     if not rows:
         return
-    from django.db import connection
-
-    meta = BehaviourEvent._meta
-    when_field, props_field = meta.get_field("occurred_at"), meta.get_field("properties")
-    received = when_field.get_db_prep_save(timezone.now(), connection)  # type: ignore[union-attr]
-    table = connection.ops.quote_name(meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in _EVENT_COLUMNS)
-    marks = ", ".join(["%s"] * len(_EVENT_COLUMNS))
-    if connection.vendor == "sqlite":
-        sql = f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 (names from the model)
-    else:
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"  # noqa: S608
-    values = [
-        (src, ext, contact_id, visitor, kind, name, when_field.get_db_prep_save(at, connection),  # type: ignore[union-attr]
-         received, product_id, url, props_field.get_db_prep_save(props, connection))  # type: ignore[union-attr]
-        for src, ext, contact_id, visitor, kind, name, at, product_id, url, props in rows
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, values)
+    received = timezone.now()
+    _raw_insert(BehaviourEvent, _EVENT_COLUMNS,
+                [(src, ext, contact_id, visitor, kind, name, at, received, product_id, url, props)
+                 for src, ext, contact_id, visitor, kind, name, at, product_id, url, props in rows],
+                ignore_conflicts=True)
 
 
 def record_events(items: list[Any], *, source: str, store: Store | None = None,
