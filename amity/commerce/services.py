@@ -738,8 +738,10 @@ def record_events(items: list[Any], *, source: str, store: Store | None = None,
             good.append((index, ingest.clean_event(raw, now=now)))
         except ValidationError as exc:
             results[index] = _error(index, exc, 400 if not isinstance(raw, dict) else 422)
+    # ``exclude(external_id="")`` repeats the unique index's condition so the database can use that (partial)
+    # index: without it SQLite scanned the whole table (0.6 s a batch with 3M stored events).
     seen = set(BehaviourEvent.objects.filter(source=source, external_id__in=[e["external_id"] for _i, e in good])
-               .values_list("external_id", flat=True)) if good else set()
+               .exclude(external_id="").values_list("external_id", flat=True)) if good else set()
     fresh: list[tuple[int, dict[str, Any]]] = []
     for index, event in good:
         if event["external_id"] in seen:
