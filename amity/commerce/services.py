@@ -291,14 +291,16 @@ def record_order(data: dict[str, Any], *, source: str, actor: Any = None, store:
     products."""
     cleaned = ingest.clean_order(data)
     with transaction.atomic():
-        existing = Order.objects.select_for_update().filter(source=source, external_id=cleaned["external_id"]).first()
+        existing = Order.objects.select_for_update().filter(source=source, external_id=cleaned["external_id"]).exclude(
+            external_id="").first()
         if existing is not None:
             return _update_order(existing, cleaned, actor=actor)
         try:
             with transaction.atomic():
                 return _create_order(cleaned, source=source, actor=actor, store=store), "created"
         except IntegrityError:  # the same order arriving twice at once: the other copy won
-            existing = Order.objects.select_for_update().get(source=source, external_id=cleaned["external_id"])
+            existing = Order.objects.select_for_update().exclude(external_id="").get(
+                source=source, external_id=cleaned["external_id"])
             return _update_order(existing, cleaned, actor=actor)
 
 
@@ -423,9 +425,9 @@ def _close_carts(order: Order, cart_external_id: str = "") -> None:
         return
     who = Q(contact_id=order.contact_id) if order.contact_id else Q(pk__in=[])
     if order.visitor_id:
-        who |= Q(visitor_id=order.visitor_id)
+        who |= Q(visitor_id=order.visitor_id) & ~Q(visitor_id="")  # the partial index's condition, as below
     if cart_external_id:
-        who |= Q(source=order.source, external_id=cart_external_id)
+        who |= Q(source=order.source, external_id=cart_external_id) & ~Q(external_id="")
     carts = list(Cart.objects.select_for_update().filter(who).filter(
         status__in=[CartStatus.OPEN, CartStatus.ABANDONED],
         last_activity_at__lte=order.placed_at + ingest.FUTURE_TOLERANCE))
@@ -487,7 +489,8 @@ def upsert_cart(data: dict[str, Any], *, source: str, store: Store | None = None
     converted or recovered cart keeps its status."""
     c = ingest.clean_cart(data)
     with transaction.atomic():
-        cart = Cart.objects.select_for_update().filter(source=source, external_id=c["external_id"]).first()
+        cart = Cart.objects.select_for_update().filter(source=source, external_id=c["external_id"]).exclude(
+            external_id="").first()
         if cart is None:
             try:
                 with transaction.atomic():
@@ -499,7 +502,7 @@ def upsert_cart(data: dict[str, Any], *, source: str, store: Store | None = None
                     _track_cart_activity(cart, c, store)
                     return cart, "created"
             except IntegrityError:
-                cart = Cart.objects.select_for_update().get(source=source, external_id=c["external_id"])
+                cart = Cart.objects.select_for_update().exclude(external_id="").get(source=source, external_id=c["external_id"])
         items = list(cart.items.all())
         given_time = bool((data or {}).get("updated_at"))
         if c["updated_at"] < cart.last_activity_at:
@@ -823,7 +826,8 @@ def _attach_visitor(visitor_id: str, contact: Contact, *, store: Store | None, w
     if visitor.contact_id != contact.pk:
         Visitor.objects.filter(pk=visitor.pk).update(contact=contact, identified_at=timezone.now(),
                                                      last_seen_at=Greatest(F("last_seen_at"), when))
-    anonymous = Q(visitor_id=visitor_id, contact__isnull=True)
+    # ``~Q(visitor_id="")`` repeats the partial indexes' condition so that SQLite uses them.
+    anonymous = Q(visitor_id=visitor_id, contact__isnull=True) & ~Q(visitor_id="")
     view_rows = list(BehaviourEvent.objects.filter(anonymous, kind=BehaviourKind.PRODUCT_VIEW, product__isnull=False)
                      .values_list("product_id", "occurred_at"))
     moved_events = BehaviourEvent.objects.filter(anonymous).update(contact=contact)
