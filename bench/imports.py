@@ -177,8 +177,9 @@ def main() -> None:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "imports.json").write_text(json.dumps(results, indent=2))
-    print(f"import of {ROWS:,} rows: {seconds} s (median of {RUNS}), peak RSS {rss} MB, "
-          f"load average {load[0]:.2f}; targets ≤ {TARGET_SECONDS:.0f} s, < {TARGET_MB:.0f} MB")
+    print(f"import of {ROWS:,} rows: {seconds} s (median of {RUNS}), {results['rows_per_second']:,} rows/s, "
+          f"peak RSS {rss} MB, load average {load[0]:.2f}; targets ≤ {TARGET_SECONDS:.0f} s, < {TARGET_MB:.0f} MB: "
+          f"{'met' if results['meets_targets'] else 'missed'}")
 
 
 if __name__ == "__main__":
