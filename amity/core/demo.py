@@ -45,7 +45,7 @@ from amity.contacts.models import (
 from amity.contacts.services import tags_by_name
 from amity.core import search
 from amity.core.models import Event, EventStatus, SearchDocument
-from amity.core.normalize import display_name
+from amity.core.normalize import display_name, is_cjk
 from amity.timeline.models import Interaction, Task
 
 ADMIN_EMAIL = "admin@example.com"
@@ -920,7 +920,41 @@ def build_demo(*, contacts: int = 2000, companies: int | None = None, seed: int 
         from amity.commerce.demo import build_commerce_demo
 
         writer.counts.update(build_commerce_demo(contacts=contacts, seed=seed, progress=progress))
+    if contacts <= DEMO_DUPLICATES_UP_TO:
+        writer.counts["duplicates"] = _demo_duplicates(random.Random(seed), progress)
     return DemoResult(admin_password=admin_password, counts=writer.counts, seconds=time.monotonic() - started)
+
+
+DEMO_DUPLICATES_UP_TO = 20_000  # a big (benchmark) workspace skips this: its scan is measured on its own
+
+
+def _demo_duplicates(rng: random.Random, progress: Callable[[str], None]) -> int:
+    """A few people entered twice, the way it happens at a busy counter: the second record of each pair takes the
+    first one's company and phone and a retyped (or, for Western names, swapped) name. The contact count stays
+    what was asked for; then a duplicate scan fills the queue."""
+    from amity.contacts import dedupe
+    from amity.core.search import index_contact
+
+    originals = list(Contact.objects.exclude(phone="").exclude(company=None).filter(merged_into=None)
+                     .exclude(first_name="").exclude(last_name="").order_by("id")[:400])
+    rng.shuffle(originals)
+    pairs = list(zip(originals[0:12:2], originals[1:12:2], strict=False))
+    for n, (original, copy) in enumerate(pairs):
+        first, last = original.first_name, original.last_name
+        if n % 2 == 0 and len(last) > 2 and not is_cjk(last):  # a typo: one letter doubled
+            last = last[:2] + last[1] + last[2:]
+        elif n % 2 == 1 and not is_cjk(first + last):  # first and last name swapped
+            first, last = last, first
+        Contact.objects.filter(pk=copy.pk).update(first_name=first, last_name=last, company=original.company,
+                                                  display_name=display_name(first, last))
+        ContactPhone.objects.filter(contact=copy).update(is_primary=False)
+        ContactPhone.objects.create(contact=copy, number=original.phone, kind="mobile", is_primary=True)
+        Contact.objects.filter(pk=copy.pk).update(phone=original.phone)
+        copy.refresh_from_db()
+        index_contact(copy)
+    progress(f"duplicates: {len(pairs)} people entered twice; scanning")
+    dedupe.scan()
+    return len(pairs)
 
 
 def add_history(contact: Contact, *, entries: int, seed: int = 7) -> int:
