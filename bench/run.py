@@ -4,8 +4,10 @@
 
 Environment knobs: BENCH_CONTACTS, BENCH_DURATION (seconds per wrk run, default 10), BENCH_RUNS (latency runs per
 page, the median is reported, default 3), BENCH_REBUILD=1 (build the data set again), BENCH_SETTINGS (a settings
-module to compare against amity.settings; put its folder on PYTHONPATH), BENCH_SALES=0 (skip the sales figures of
-bench/sales.py, which otherwise run afterwards on their own data set).
+module to compare against amity.settings; put its folder on PYTHONPATH), BENCH_SALES=0, BENCH_IMPORTS=0,
+BENCH_EXPORTS=0, BENCH_DEDUPE=0, BENCH_COMMERCE=0 (skip the figures of bench/sales.py, imports.py, exports.py,
+dedupe.py or commerce.py, which otherwise run afterwards, the last four on copies of var/bench-base.sqlite3, a
+pristine copy of the 1,000,000-contact data set made here).
 Writes bench/results/latest.json and prints a table. Only 127.0.0.1 is ever contacted.
 """
 
@@ -87,6 +89,23 @@ def build(environ: dict[str, str]) -> dict[str, Any]:
             "summary": next((ln for ln in output.splitlines() if ln.startswith("Done in")), "")}
     READY.write_text(json.dumps(info))
     return info
+
+
+def share_base() -> None:
+    """The data-in/out and commerce benches start from a copy of a pristine 1,000,000-contact workspace
+    (`var/bench-base.sqlite3`): made here, once, from the freshly built data set (SQLite's online backup)."""
+    base, ready = VAR / "bench-base.sqlite3", VAR / "bench-base.ready"
+    if ready.exists() and base.exists():
+        return
+    import sqlite3
+
+    print(f"Copying {VAR / DB_NAME} → {base} for the other benches…", flush=True)
+    source, target = sqlite3.connect(VAR / DB_NAME), sqlite3.connect(base)
+    with target:
+        source.backup(target)
+    source.close()
+    target.close()
+    ready.touch()
 
 
 def free_port() -> int:
@@ -182,6 +201,8 @@ def main() -> None:
     secret_key = "bench-" + secrets.token_urlsafe(40)
     environ = env(secret_key)
     info = build(environ)
+    if CONTACTS == 1_000_000:
+        share_base()
     # Like `amity serve`: the schema of this checkout (a reused data set may predate new indexes) and fresh
     # query-planner statistics.
     manage("migrate", "--noinput", "-v", "0", environ=environ)
@@ -252,9 +273,12 @@ def main() -> None:
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     (RESULTS / "queries.json").write_text(json.dumps(prepared["queries"], indent=2, ensure_ascii=False))
     report(results)
-    if os.environ.get("BENCH_SALES", "1") != "0":  # the sales figures, on their own data set (bench/sales.py)
-        print(flush=True)
-        subprocess.run([PYTHON, str(ROOT / "bench" / "sales.py")], cwd=ROOT, check=True)
+    # The other figures, each on its own data set or copy (BENCH_SALES=0, BENCH_IMPORTS=0 … skip one).
+    others = ("imports", "exports", "dedupe", "commerce") if CONTACTS == 1_000_000 else ()
+    for name in ("sales", *others):
+        if os.environ.get(f"BENCH_{name.upper()}", "1") != "0":
+            print(flush=True)
+            subprocess.run([PYTHON, str(ROOT / "bench" / f"{name}.py")], cwd=ROOT, check=True)
 
 
 def report(results: dict[str, Any]) -> None:
