@@ -132,7 +132,7 @@ def test_periodic_job_is_registered_every_minute():
         assert job.fn() == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_concurrent_sweeps_abandon_each_cart_once():
     if connection.vendor == "sqlite":
         pytest.skip("needs two real concurrent connections: runs in the PostgreSQL suite (the in-memory SQLite test "

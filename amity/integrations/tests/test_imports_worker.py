@@ -30,7 +30,7 @@ def new_job(user, text: str, object_type: str = "contact", **mapping_kwargs) -> 
     return job
 
 
-@pytest.mark.django_db(transaction=True)  # the worker closes connections between tasks
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the worker closes connections between tasks
 def test_run_in_the_database_queue_worker(admin_user, settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # the signal resets the handler
     from django_tasks_db.management.commands.db_worker import Worker
