@@ -9,15 +9,15 @@ import pytest
 
 from amity.contacts.models import Contact
 from amity.testing import PASSWORD, make_user
-from tests.browser.conftest import artifacts, browser, log_in, page, phone_page  # noqa: F401  (fixtures)
+
+from .conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-SAMPLE = Path(__file__).parent / "samples" / "vcard" / "broken-and-good.vcf"
+SAMPLE = Path(__file__).resolve().parents[2] / "amity" / "integrations" / "tests" / "samples" / "vcard" / "broken-and-good.vcf"
 
 
-def test_import_report_and_calendar_settings_at_1280_and_390(page, phone_page, live_server,  # noqa: F811
-                                                              artifacts):  # noqa: F811
+def test_import_report_and_calendar_settings_at_1280_and_390(page, phone_page, live_server, artifacts):
     make_user("admin", email="ada@example.com")
     for browser_page, width in [(page, 1280), (phone_page, 390)]:
         browser_page.set_default_timeout(60_000)  # the shared CI machine can be slow; no timing is asserted
