@@ -198,16 +198,21 @@ def authenticate_token(secret: str) -> ApiToken | None:
     """The active token for ``secret`` (its user active too), recording when it was last used."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    token = (ApiToken.objects.select_related("user", "user__role")
-             .filter(digest=ApiToken.digest_of(secret), revoked_at__isnull=True, user__is_active=True).first())
-    if token is None:
+    return active_by_secret(ApiToken, secret)
+
+
+def active_by_secret(model: Any, secret: str) -> Any:
+    """The unrevoked record of ``model`` whose stored SHA-256 ``digest`` matches ``secret`` and whose user is active
+    (API tokens, calendar feeds), recording ``last_used_at`` at most once a minute so reads stay read-only."""
+    record = (model.objects.select_related("user", "user__role")
+              .filter(digest=model.digest_of(secret), revoked_at__isnull=True, user__is_active=True).first())
+    if record is None:
         return None
     now = timezone.now()
-    # Write at most once a minute per token: the API stays read-only for reads.
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
-    return token
+    if record.last_used_at is None or (now - record.last_used_at).total_seconds() > 60:
+        model.objects.filter(pk=record.pk).update(last_used_at=now)
+        record.last_used_at = now
+    return record
 
 
 # --- notifications -------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from amity.accounts.services import active_by_secret
 from amity.core import audit
 from amity.core.events import emit
 from amity.core.models import AuditAction
@@ -168,15 +169,7 @@ def feed_by_secret(secret: str) -> CalendarFeed | None:
     minute, so polling calendar apps do not write on every request)."""
     if not secret.startswith(FEED_PREFIX) or len(secret) > 100:
         return None
-    feed = (CalendarFeed.objects.select_related("user", "user__role")
-            .filter(digest=CalendarFeed.digest_of(secret), revoked_at__isnull=True, user__is_active=True).first())
-    if feed is None:
-        return None
-    now = timezone.now()
-    if feed.last_used_at is None or (now - feed.last_used_at).total_seconds() > 60:
-        CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=now)
-        feed.last_used_at = now
-    return feed
+    return active_by_secret(CalendarFeed, secret)
 
 
 def feed_calendar(feed: CalendarFeed) -> bytes:
