@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from amity.contacts.models import Contact, ContactEmail
 from amity.core import audit
+from amity.core.db import insert_rows
 from amity.core.events import emit
 from amity.core.models import AuditAction, Event
 from amity.core.money import CENT, base_currency, rate_on
@@ -617,32 +618,11 @@ def _sqlite_datetime(value: dt.datetime | None) -> str | None:
 
 def _raw_insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]], *, ignore_conflicts: bool = False,
                 returning: bool = False) -> list[int]:
-    """INSERT plain tuples (``executemany``, or multi-row ``VALUES … RETURNING id`` when the new ids are needed,
-    in the rows' order). ``ignore_conflicts`` skips rows that hit a unique constraint, as ``bulk_create`` does."""
-    if not rows:
-        return []
-    from django.db import connection
-
+    """``core.db.insert_rows`` of plain Python values, adapted per column for the driver first."""
     adapt = _adapters(model, columns)
     if any(adapt):
         rows = [tuple(v if a is None else a(v) for a, v in zip(adapt, row, strict=True)) for row in rows]
-    qn = connection.ops.quote_name
-    table, names = qn(model._meta.db_table), ", ".join(qn(c) for c in columns)
-    marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    verb = "INSERT OR IGNORE" if ignore_conflicts and connection.vendor == "sqlite" else "INSERT"
-    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts and connection.vendor != "sqlite" else ""
-    with connection.cursor() as cursor:
-        if not returning:
-            cursor.executemany(f"{verb} INTO {table} ({names}) VALUES {marks}{tail}", rows)  # noqa: S608 (model names)
-            return []
-        ids: list[int] = []
-        step = max(1, 900 // len(columns)) if connection.vendor == "sqlite" else 1000
-        for start in range(0, len(rows), step):
-            chunk = rows[start:start + step]
-            cursor.execute(f"{verb} INTO {table} ({names}) VALUES {', '.join([marks] * len(chunk))}{tail} "  # noqa: S608
-                           f"RETURNING {qn(model._meta.pk.column)}", [v for row in chunk for v in row])
-            ids.extend(r[0] for r in cursor.fetchall())
-        return ids
+    return insert_rows(model, tuple(columns), rows, ignore_conflicts=ignore_conflicts, returning=returning)
 
 
 def _summarise_views(views: dict[tuple[int, int, dt.date], list[dt.datetime]], products: dict[int, Product]) -> None:

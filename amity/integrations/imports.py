@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from amity.contacts.models import Company, Contact, ContactEmail, ContactPhone, LifecycleStage
 from amity.core import audit, search
 from amity.core.customfields import clean_value, definitions
+from amity.core.db import INSERT_CHUNK, insert_rows
 from amity.core.models import AuditAction, CustomFieldDefinition, Event, SearchDocument, Tag
 from amity.core.normalize import clean_text, display_name, normalize_domain, normalize_email, normalize_phone
 from amity.core.permissions import _ownership_q, can_edit, is_admin, require, visible_to
@@ -1156,7 +1157,6 @@ CONTACT_COLUMNS = ("id", "created_at", "updated_at", "uuid", "owner_id", "compan
                    "job_title", "source", "street", "city", "region", "postal_code", "lifecycle_stage", "time_zone",
                    "language", "country", "do_not_contact", "custom", "external_id", "email", "phone",
                    "display_name")
-INSERT_CHUNK = 5000
 
 
 @dataclass
@@ -1175,38 +1175,9 @@ def _db_value(model: Any, name: str, value: Any) -> Any:
     return model._meta.get_field(name).get_db_prep_save(value, connection)
 
 
-_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[Any, ...]]] = {}
-
-
-def _insert_statement(model: Any, columns: tuple[str, ...]) -> tuple[str, tuple[Any, ...]]:
-    """``INSERT`` for the given columns plus every other column (but the primary key, unless given) with its
-    default, like ``core.demo.Writer``: a field added to the model later gets its default, not a failure."""
-    key = (connection.vendor, model._meta.label, columns)
-    if key not in _INSERTS:
-        meta = model._meta
-        by_name = {f.attname: f for f in meta.concrete_fields}
-        names = [by_name[c].column for c in columns]
-        rest = [f for f in meta.concrete_fields if f.attname not in columns and not f.primary_key]
-        extra = tuple(f.get_db_prep_save(f.get_default(), connection) for f in rest)
-        names += [f.column for f in rest]
-        quote = connection.ops.quote_name
-        # Names come from model metadata (quoted), values are parameters.
-        sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
-            quote(meta.db_table), ", ".join(quote(n) for n in names), ", ".join(["%s"] * len(names)))
-        _INSERTS[key] = (sql, extra)
-    return _INSERTS[key]
-
-
 def _insert(cursor: Any, model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]], *,
             ignore_conflicts: bool = False) -> None:
-    if not rows:
-        return
-    sql, extra = _insert_statement(model, columns)
-    if ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
-    for start in range(0, len(rows), INSERT_CHUNK):
-        chunk = rows[start:start + INSERT_CHUNK]
-        cursor.executemany(sql, [r + extra for r in chunk] if extra else chunk)
+    insert_rows(model, columns, rows, ignore_conflicts=ignore_conflicts, cursor=cursor)
 
 
 def _update_rows(model: Any, names: list[str], objects: list[Any]) -> None:
