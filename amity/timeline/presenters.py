@@ -398,30 +398,62 @@ def follow_up_form(request: Any, target: Any, interaction: Any) -> FollowUpForm:
     return form
 
 
-def quick_forms(forms: dict[str, Any] | None = None, attendees: Any = None) -> dict[str, Any]:
-    """Fresh forms for every quick action, except the one that just failed (bound, with its errors)."""
+QUICK_PANELS = {
+    "note": gettext_lazy("Note"), "call": gettext_lazy("Log call"), "meeting": gettext_lazy("Meeting"),
+    "email": gettext_lazy("Email"), "task": gettext_lazy("Task"),
+}
+
+
+def quick_panel_form(user: Any, target: Any, panel: str, failed: Any = None) -> Any:
+    """The form of one quick-action panel: ``failed`` (bound, with its errors) or a fresh one."""
+    form: Any
+    if failed is not None:
+        form = failed
+    elif panel == "note":
+        form = NoteForm()
+    elif panel == "task":
+        form = TaskForm()
+    else:  # only the meeting form lists attendees (one query), so only it asks for them
+        form = InteractionForm(initial={"kind": panel},
+                               attendee_choices=attendee_choices(user, target) if panel == "meeting" else None)
+    form.auto_id = f"{panel}_%s"  # the ids the panels have always had (note_body, call_outcome, …)
+    return form
+
+
+def quick_panel_context(request: Any, target: Any, panel: str) -> dict[str, Any]:
+    """One quick-action panel on its own (``timeline/_quick_panel.html``), fetched when its tab is first opened."""
+    editable = can_edit(request.user)
+    return {
+        "target": target, "target_kind": target_kind(target), "panel": panel, "can_edit": editable,
+        "form": quick_panel_form(request.user, target, panel) if editable else None,
+    }
+
+
+def quick_forms(request: Any, target: Any, forms: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The quick-actions card: its tabs, and the form of the open panel only (the one that just failed, bound
+    with its errors, or the one named by ``?panel=``, else the note). The other panels are fetched from
+    ``timeline:quick_panel`` when their tab is opened; without JavaScript each tab is a link to ``?panel=``."""
     forms = forms or {}
-    panel = forms.get("open_panel", "note")
-    failed_interaction = forms.get("interaction")
-    panel_failed = panel if failed_interaction is not None else ""  # the offer after a log also opens its panel
-    result = {
-        "note_form": forms.get("note") or NoteForm(),
-        "call_form": failed_interaction if panel_failed == "call" else InteractionForm(initial={"kind": "call"}),
-        "meeting_form": failed_interaction if panel_failed == "meeting" else InteractionForm(
-            initial={"kind": "meeting"}, attendee_choices=attendees),
-        "email_form": failed_interaction if panel_failed == "email" else InteractionForm(initial={"kind": "email"}),
-        "task_form": forms.get("task") or TaskForm(),
-        "preference_form": forms.get("preference") or PreferenceForm(),
-        "open_panel": panel if panel in {"note", "call", "meeting", "email", "task"} else "note",
+    panel = forms.get("open_panel") or request.GET.get("panel", "")
+    panel = panel if panel in QUICK_PANELS else "note"
+    failed: Any = forms.get("interaction") if panel in {"call", "meeting", "email"} else forms.get(panel)
+    kind = target_kind(target)
+    page = target_url(target)
+    tabs = [{"key": key, "label": label, "open": key == panel,
+             "href": f"{page}?panel={key}#quick-actions",
+             "src": reverse("timeline:quick_panel", args=[kind, target.uuid, key])}
+            for key, label in QUICK_PANELS.items()]
+    preference_form = forms.get("preference") or PreferenceForm()
+    preference_form.auto_id = "preference_%s"
+    return {
+        "quick_tabs": tabs,
+        "open_panel": panel,
+        "panel_form": quick_panel_form(request.user, target, panel, failed) if can_edit(request.user) else None,
+        "preference_form": preference_form,
         "followup_form": forms.get("followup"),
         "followup_kind": forms.get("followup_kind", ""),
         "notice": forms.get("notice", ""),
     }
-    # Several forms share field names on one page; distinct ids keep each label tied to its own input.
-    for name, form in result.items():
-        if name.endswith("_form") and name != "followup_form":
-            form.auto_id = f"{name.removesuffix('_form')}_%s"
-    return result
 
 
 def stats_context(contact: Contact) -> dict[str, Any]:
@@ -458,7 +490,7 @@ def contact_context(request: Any, contact: Contact, forms: dict[str, Any] | None
         "can_edit": can_edit(user),
         "now_utc": timezone.now(),
         **stats_context(contact),
-        **quick_forms(forms, attendee_choices(user, contact)),
+        **quick_forms(request, contact, forms),
         **timeline_context(request, contact),
     }
 
@@ -478,7 +510,7 @@ def company_context(request: Any, company: Company, forms: dict[str, Any] | None
         "deals": _deals(user, company=company),
         "can_edit": can_edit(user),
         "now_utc": timezone.now(),
-        **quick_forms(forms, attendee_choices(user, company)),
+        **quick_forms(request, company, forms),
         **timeline_context(request, company),
     }
 
@@ -493,7 +525,7 @@ def deal_context(request: Any, deal: Any, forms: dict[str, Any] | None = None) -
         "open_tasks": selectors.open_tasks(user=user, deal=deal),
         "can_edit": can_edit(user),
         "now_utc": timezone.now(),
-        **quick_forms(forms, attendee_choices(user, deal)),
+        **quick_forms(request, deal, forms),
         **timeline_context(request, deal),
     }
 

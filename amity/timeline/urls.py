@@ -17,11 +17,21 @@ class TargetConverter:
 
 register_converter(TargetConverter, "target")
 
+
+class QuickPanelConverter(TargetConverter):
+    """One of the quick-action panels (``presenters.QUICK_PANELS``)."""
+
+    regex = "note|call|meeting|email|task"
+
+
+register_converter(QuickPanelConverter, "quickpanel")
+
 app_name = "timeline"
 urlpatterns = [
     path("my-day/", views.my_day, name="my_day"),
     path("mentions/suggest", views.mention_suggest, name="mention_suggest"),
     path("timeline/<target:target>/<uuid:uuid>/", views.timeline_partial, name="timeline_partial"),
+    path("timeline/<target:target>/<uuid:uuid>/quick/<quickpanel:panel>/", views.quick_panel, name="quick_panel"),
     path("timeline/<target:target>/<uuid:uuid>/notes/", views.add_note, name="add_note"),
     path("timeline/<target:target>/<uuid:uuid>/interactions/", views.log_interaction, name="log_interaction"),
     path("timeline/<target:target>/<uuid:uuid>/tasks/", views.add_task, name="add_task"),

@@ -127,6 +127,16 @@ def timeline_partial(request: HttpRequest, target: str, uuid: Any) -> HttpRespon
 
 
 @login_required
+@require_GET
+def quick_panel(request: HttpRequest, target: str, uuid: Any, panel: str) -> HttpResponse:
+    """One quick-action panel's form, fetched (htmx) when its tab is first opened; a role that cannot add
+    gets the card's "cannot add" message instead (403)."""
+    obj = _resolve(request, target, uuid)
+    context = presenters.quick_panel_context(request, obj, panel)
+    return render(request, "timeline/_quick_panel.html", context, status=200 if context["can_edit"] else 403)
+
+
+@login_required
 @require_POST
 def add_note(request: HttpRequest, target: str, uuid: Any) -> HttpResponse:
     obj = _resolve(request, target, uuid)

@@ -182,8 +182,12 @@ def test_attendee_outside_the_choices_is_refused(sales_client, sales_user, deal)
 
 def test_meeting_attendees_on_a_contact_page_are_its_company_colleagues(sales_client, sales_user, deal):
     bea = deal.contacts.get(first_name="Bea")
-    html = sales_client.get(reverse("contacts:detail", args=[bea.uuid])).content.decode()
-    assert "Carl Cfo" in html and "Attendees" in html
+    # The meeting panel, opened with the page (?panel=meeting) or fetched on its own when its tab is opened.
+    page = sales_client.get(reverse("contacts:detail", args=[bea.uuid]), {"panel": "meeting"}).content.decode()
+    panel = sales_client.get(reverse("timeline:quick_panel", args=["contact", bea.uuid, "meeting"]),
+                             HTTP_HX_REQUEST="true").content.decode()
+    for html in (page, panel):
+        assert "Carl Cfo" in html and "Attendees" in html
 
 
 def test_every_new_post_on_another_teams_deal_is_404(sales_client, foreign_deal):
@@ -191,7 +195,17 @@ def test_every_new_post_on_another_teams_deal_is_404(sales_client, foreign_deal)
                        ("add_task", {"title": "x", "priority": "normal"})):
         assert sales_client.post(url(name, foreign_deal), data).status_code == 404
     assert sales_client.get(url("timeline_partial", foreign_deal)).status_code == 404
+    for panel in ("note", "call", "meeting", "email", "task"):
+        assert sales_client.get(reverse("timeline:quick_panel", args=["deal", foreign_deal.uuid, panel])).status_code == 404
     assert not Interaction.objects.exists() and not Task.objects.exists()
+
+
+def test_deal_quick_panel_posts_to_the_deal_and_invites_its_contacts(sales_client, deal):
+    call = sales_client.get(reverse("timeline:quick_panel", args=["deal", deal.uuid, "call"])).content.decode()
+    assert f'hx-post="{url("log_interaction", deal)}"' in call
+    assert "Also shown on the deal's company and first contact." in call
+    meeting = sales_client.get(reverse("timeline:quick_panel", args=["deal", deal.uuid, "meeting"])).content.decode()
+    assert "Bea Buyer" in meeting and "Carl Cfo" in meeting
 
 
 def test_another_teams_contact_is_404_too(sales_client, other_team):

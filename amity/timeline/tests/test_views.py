@@ -94,8 +94,11 @@ def test_htmx_error_comes_back_in_the_form(sales_client, contact):
                                  {"kind": "call", "duration_minutes": "-5"}, HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert response.status_code == 200  # htmx swaps only successful responses
-    assert "field-error" in html and 'id="qa-call" checked' in html
-    assert "greater than or equal to 0" in html
+    assert 'aria-controls="qa-pane-call" aria-selected="true"' in html  # the call tab is open again
+    call_form = html[html.index('<form class="qa-panel qa-panel-call"'):]
+    call_form = call_form[:call_form.index("</form>")]
+    assert "field-error" in call_form and "greater than or equal to 0" in call_form
+    assert 'value="-5"' in call_form  # what was typed is kept
 
 
 def test_note_on_company(sales_client, sales_user):
@@ -111,6 +114,89 @@ def test_mention_suggest(sales_client, bob):
     assert data == {"results": [{"handle": "bob", "name": "Bob Baker"}]}
     names = [r["handle"] for r in sales_client.get(reverse("timeline:mention_suggest"), {"q": "go"}).json()["results"]]
     assert "gone" not in names
+
+
+# --- quick-action panels -------------------------------------------------------------------------------------------
+
+PANEL_FORMS = {  # what only that panel's form has
+    "note": 'name="body" cols="40" rows="3"', "call": 'name="outcome"', "meeting": 'name="attendees"',
+    "email": 'name="direction"', "task": 'name="recurrence"',
+}
+
+
+def panel_url(obj, panel, kind="contact"):
+    return reverse("timeline:quick_panel", args=[kind, obj.uuid, panel])
+
+
+def test_page_renders_only_the_open_panel_and_links_the_others(sales_client, contact):
+    html = sales_client.get(detail(contact)).content.decode()
+    assert PANEL_FORMS["note"] in html
+    assert not any(PANEL_FORMS[p] in html for p in ("call", "meeting", "email", "task"))
+    for panel in ("call", "meeting", "email", "task"):
+        # A link that reopens the page with that panel (no JavaScript), and the panel's own URL for htmx.
+        assert f'href="{detail(contact)}?panel={panel}#quick-actions"' in html
+        assert f'hx-get="{panel_url(contact, panel)}" hx-trigger="qa-open once"' in html
+    assert 'aria-controls="qa-pane-note" aria-selected="true"' in html
+
+
+@pytest.mark.parametrize("panel", ["call", "meeting", "email", "task"])
+def test_panel_in_the_query_string_opens_with_the_page(sales_client, contact, panel):
+    html = sales_client.get(detail(contact), {"panel": panel}).content.decode()
+    assert PANEL_FORMS[panel] in html and PANEL_FORMS["note"] not in html
+    assert f'aria-controls="qa-pane-{panel}" aria-selected="true"' in html
+
+
+def test_unknown_panel_in_the_query_string_opens_the_note(sales_client, contact):
+    html = sales_client.get(detail(contact), {"panel": "<script>"}).content.decode()
+    assert PANEL_FORMS["note"] in html and "&lt;script&gt;" not in html
+
+
+@pytest.mark.parametrize("panel,action", [("note", "add_note"), ("call", "log_interaction"),
+                                          ("meeting", "log_interaction"), ("email", "log_interaction"),
+                                          ("task", "add_task")])
+def test_quick_panel_is_the_form_on_its_own(sales_client, contact, panel, action):
+    response = sales_client.get(panel_url(contact, panel), HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith(f'<form class="qa-panel qa-panel-{panel}"') and html.count("<form") == 1
+    assert PANEL_FORMS[panel] in html and f'hx-post="{url(action, contact)}"' in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert f'id="{panel}_' in html  # the same field ids as when it comes with the page
+
+
+def test_quick_panel_on_a_company(sales_client, sales_user):
+    company = testing.make_company(owner=sales_user)
+    html = sales_client.get(panel_url(company, "call", "company")).content.decode()
+    assert f'hx-post="{url("log_interaction", company, "company")}"' in html
+
+
+def test_quick_panel_of_another_teams_record_is_404(sales_client, foreign):
+    for kind in ("contact", "company"):
+        for panel in PANEL_FORMS:
+            assert sales_client.get(panel_url(foreign[kind], panel, kind)).status_code == 404, (kind, panel)
+
+
+def test_quick_panel_for_a_readonly_role_says_it_cannot_add(readonly_client, contact):
+    for panel in PANEL_FORMS:
+        response = readonly_client.get(panel_url(contact, panel), HTTP_HX_REQUEST="true")
+        html = response.content.decode()
+        assert response.status_code == 403
+        assert "Your role can view this record but not add to it." in html and "<form" not in html
+
+
+def test_quick_panel_needs_login_get_and_a_known_panel(sales_client, contact):
+    assert Client().get(panel_url(contact, "call")).status_code == 302
+    assert sales_client.post(panel_url(contact, "call")).status_code == 405
+    assert sales_client.get(f"/timeline/contact/{contact.uuid}/quick/sms/").status_code == 404
+
+
+def test_plain_post_error_reopens_its_panel_on_the_page(sales_client, contact):
+    response = sales_client.post(url("log_interaction", contact), {"kind": "email", "direction": "sideways"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'aria-controls="qa-pane-email" aria-selected="true"' in html
+    assert "field-error" in html and PANEL_FORMS["email"] in html and PANEL_FORMS["note"] not in html
+    assert not Interaction.objects.filter(contact=contact).exists()
 
 
 # --- logged interactions ------------------------------------------------------------------------------------------

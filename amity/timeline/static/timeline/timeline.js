@@ -101,3 +101,42 @@ document.addEventListener("click", function (ev) {
   var offer = button.closest("[data-followup]");
   if (offer) offer.remove();
 });
+
+// Quick-action tabs: each tab is a link to ?panel=… (a page reload without JavaScript). With htmx here a click
+// shows its panel in place instead; a panel not yet rendered is fetched once (its hx-trigger is "qa-open once")
+// and then kept. Arrow keys, Home and End move between the tabs, as in a radio group.
+(function () {
+  "use strict";
+  function select(tab, focus) {
+    var list = tab.closest("[role=tablist]"), card = tab.closest(".qa");
+    if (!list || !card) return;
+    Array.prototype.forEach.call(list.querySelectorAll("[data-qa-tab]"), function (other) {
+      var on = other === tab, pane = card.querySelector("#" + other.getAttribute("aria-controls"));
+      other.setAttribute("aria-selected", on ? "true" : "false");
+      if (pane) pane.hidden = !on;
+      if (on && pane) window.htmx.trigger(pane, "qa-open");
+    });
+    if (focus) tab.focus();
+  }
+
+  document.addEventListener("click", function (ev) {
+    var tab = ev.target.closest && ev.target.closest("[data-qa-tab]");
+    if (!tab || !window.htmx || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+    ev.preventDefault();
+    select(tab, false);
+  });
+  document.addEventListener("keydown", function (ev) {
+    var tab = ev.target.closest && ev.target.closest("[data-qa-tab]");
+    if (!tab || !window.htmx) return;
+    var tabs = Array.prototype.slice.call(tab.closest("[role=tablist]").querySelectorAll("[data-qa-tab]"));
+    var i = tabs.indexOf(tab), next = null;
+    if (ev.key === "ArrowRight" || ev.key === "ArrowDown") next = tabs[(i + 1) % tabs.length];
+    else if (ev.key === "ArrowLeft" || ev.key === "ArrowUp") next = tabs[(i - 1 + tabs.length) % tabs.length];
+    else if (ev.key === "Home") next = tabs[0];
+    else if (ev.key === "End") next = tabs[tabs.length - 1];
+    else if (ev.key === " ") next = tab;
+    if (!next) return;
+    ev.preventDefault();
+    select(next, true);
+  });
+})();
