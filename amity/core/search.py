@@ -12,7 +12,9 @@ Typo tolerance: when the prefix match finds too little, a trigram match (FTS5 ``
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -39,16 +41,21 @@ def _spread_cjk(text: str) -> str:
     return _CJK.sub(r" \1 ", text)
 
 
-def _phone_forms(e164: str) -> list[str]:
+def _phone_forms(e164: str) -> tuple[str, ...]:
+    """The forms of a stored number that search matches: "4915112345678" and "15112345678"."""
     if not e164:
-        return []
-    forms = [e164.lstrip("+")]
+        return ()
+    return _parsed_phone_forms(e164)
+
+
+@lru_cache(maxsize=65_536)
+def _parsed_phone_forms(e164: str) -> tuple[str, ...]:
+    # Remembered per number: imports and reindexing build documents for the same numbers again and again, and
+    # parsing is most of the cost of a document.
     try:
-        national = str(phonenumbers.parse(e164).national_number)
-        forms.append(national)
+        return e164.lstrip("+"), str(phonenumbers.parse(e164).national_number)
     except phonenumbers.NumberParseException:
-        pass
-    return forms
+        return (e164.lstrip("+"),)
 
 
 def contact_document(contact: Any, emails: list[str], phones: list[str]) -> tuple[str, str]:
@@ -80,6 +87,30 @@ def index_company(company: Any) -> None:
 
 def remove(kind: str, obj_id: int) -> None:
     SearchDocument.objects.filter(kind=kind, obj_id=obj_id).delete()
+
+
+# Rows per INSERT statement in ``insert_documents`` (4 parameters each: within SQLite's 999).
+DOCUMENTS_PER_STATEMENT = 200
+
+
+def insert_documents(rows: Iterable[tuple[str, int, str, str]], cursor: Any = None) -> None:
+    """Insert new documents, rows of (kind, obj_id, title, body), with multi-row ``INSERT … VALUES`` statements.
+
+    On SQLite each statement that writes an FTS5 table (here through the insert trigger) flushes the FTS5
+    in-memory index to a new segment when it ends, so ``executemany`` (one statement per row) pays a segment
+    write and merge per document: ~300 µs against a 100,000-document index, ~35 µs per document with 200 rows
+    per statement. The caller makes sure no document exists yet for these records (``searchdocument_unique``)."""
+    if cursor is None:
+        with connection.cursor() as own:
+            insert_documents(rows, own)
+        return
+    batch = [(k, i, t[:300], b) for k, i, t, b in rows]
+    table = connection.ops.quote_name(SearchDocument._meta.db_table)
+    for start in range(0, len(batch), DOCUMENTS_PER_STATEMENT):
+        chunk = batch[start:start + DOCUMENTS_PER_STATEMENT]
+        # Only the placeholders are built here; every value is a bound parameter.
+        cursor.execute(f"INSERT INTO {table} (kind, obj_id, title, body) VALUES "  # noqa: S608
+                       + ", ".join(["(%s, %s, %s, %s)"] * len(chunk)), [v for row in chunk for v in row])
 
 
 def bulk_index(rows: list[tuple[str, int, str, str]]) -> None:

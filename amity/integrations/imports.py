@@ -402,7 +402,7 @@ class Engine:
 
     def execute(self) -> None:
         if self.commit:
-            self.job.total = self._count_rows()
+            self.job.total = self._estimate_rows()
             ImportJob.objects.filter(pk=self.job.pk).update(total=self.job.total)
         handler = {
             "contact": self.contact_batch,
@@ -428,12 +428,27 @@ class Engine:
                             transaction.set_rollback(True)
         except readers.FileProblem as exc:
             raise ValidationError(str(exc)) from None
+        if self.commit:
+            # The estimate made way for the real count.
+            self.job.total = self.counts["total"]
+            ImportJob.objects.filter(pk=self.job.pk).update(total=self.job.total)
 
-    def _count_rows(self) -> int:
-        count = 0
-        for _row in self.rows():
-            count += 1
-        return count
+    def _estimate_rows(self) -> int:
+        """How many rows the file holds, for the progress bar until the run ends (then ``total`` is exact).
+
+        CSV: the line breaks in the file (a fast byte count; a cell with a line break in it counts twice, a blank
+        line once), so the progress is the share of the file read. XLSX: the rows are counted (the sheet is
+        compressed XML; there is no cheaper honest figure)."""
+        if self.job.format == "xlsx":
+            return sum(1 for _row in self.rows())
+        lines, last = 0, b"\n"
+        with open(self.job.stored_path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+        if last != b"\n":  # the last row has no line break after it
+            lines += 1
+        return max(0, lines - self.job.header_row)
 
     def _finish_batch(self, batch: list[Row]) -> None:
         failed = [r for r in batch if r.errors]
@@ -445,9 +460,11 @@ class Engine:
             return
         ImportRowError.objects.bulk_create(
             [ImportRowError(job=self.job, row_number=r.number, errors=r.errors, values=r.values) for r in failed])
+        self.job.total = max(self.job.total, self.counts["total"])
         ImportJob.objects.filter(pk=self.job.pk).update(
-            processed=self.counts["total"], created=self.counts["created"], updated=self.counts["updated"],
-            skipped=self.counts["skipped"], errors=self.counts["errors"], updated_at=timezone.now())
+            total=self.job.total, processed=self.counts["total"], created=self.counts["created"],
+            updated=self.counts["updated"], skipped=self.counts["skipped"], errors=self.counts["errors"],
+            updated_at=timezone.now())
         for key in ("created", "updated", "skipped", "errors"):
             setattr(self.job, key, self.counts[key])
         self.job.processed = self.counts["total"]
@@ -775,7 +792,7 @@ class Engine:
                                          year=b.year))
             title, body = search.contact_document(
                 _DocContact(name, first, last, email, company_id, company), row_emails, row_phones)
-            docs.append(("contact", pk, title[:300], body))
+            docs.append(("contact", pk, title, body))
             label = name or email or str(row_uuid)
             events.append(("contact.created", "contact", pk, actor_id, pk, company_id, occurred,
                            payload_field.get_db_prep_save(
@@ -786,7 +803,7 @@ class Engine:
             _insert(cursor, ContactEmail, ("contact_id", "email", "is_primary"), emails)
             _insert(cursor, ContactPhone, ("contact_id", "number", "is_primary"), phones)
             _insert(cursor, Contact.tags.through, ("contact_id", "tag_id"), tag_links)
-            _insert(cursor, SearchDocument, ("kind", "obj_id", "title", "body"), docs)
+            search.insert_documents(docs, cursor)
             _insert(cursor, Event, ("type", "subject_type", "subject_id", "actor_id", "contact_id", "company_id",
                                     "occurred_at", "payload"), events)
             _insert(cursor, ImportChange, ("job_id", "object_type", "object_id", "action"), changes)
@@ -811,7 +828,7 @@ class Engine:
         return existing
 
     def _update_contacts(self, by_contact: dict[int, list[Row]]) -> None:
-        contacts = {c.pk: c for c in Contact.objects.filter(pk__in=list(by_contact))}
+        contacts = {c.pk: c for c in Contact.objects.filter(pk__in=list(by_contact)).select_related("company")}
         if self.commit:
             rows = [r for rs in by_contact.values() for r in rs]
             self._companies_by_name(rows)
@@ -838,7 +855,7 @@ class Engine:
         tag_links: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
         changes: list[tuple[Any, ...]] = []
-        docs: list[Contact] = []
+        docs: list[tuple[str, int, str, str]] = []
         scalar_fields = [*CONTACT_TEXT, "lifecycle_stage", "time_zone", "language", "country", "do_not_contact",
                          "external_id"]
         for cid, rows in by_contact.items():
@@ -862,7 +879,7 @@ class Engine:
                     after["owner"] = owner.email
                 if d.get("company_obj") is not None and d["company_obj"].pk != contact.company_id:
                     before.setdefault("company_id", contact.company_id)
-                    contact.company_id = d["company_obj"].pk
+                    contact.company = d["company_obj"]
                     after["company"] = d["company_obj"].name
                 if d.get("custom"):
                     merged = {**(contact.custom or {}), **d["custom"]}
@@ -922,7 +939,8 @@ class Engine:
             events.append(("contact.updated", "contact", cid, actor_id, cid, contact.company_id, occurred,
                            payload_field.get_db_prep_save({"changes": audit.to_json(after), "source": "import",
                                                            "import": str(self.job.uuid)}, connection)))
-            docs.append(contact)
+            # The emails and phones as ``index_contact`` reads them back: primary first, then by id (added last).
+            docs.append(("contact", cid, *search.contact_document(contact, existing_emails[cid], existing_phones[cid])))
         if not self.commit or not changed_contacts:
             return
         _update_rows(Contact, [*scalar_fields, "owner_id", "company_id", "custom", "display_name", "email", "phone",
@@ -934,7 +952,7 @@ class Engine:
             _insert(cursor, Event, ("type", "subject_type", "subject_id", "actor_id", "contact_id", "company_id",
                                     "occurred_at", "payload"), events)
             _insert(cursor, ImportChange, ("job_id", "object_type", "object_id", "action", "before"), changes)
-        _reindex_contacts([c.pk for c in docs])
+        _replace_documents(docs)
 
     # companies, deals, orders: per-record services ------------------------------------------------------------
     def _per_record(self, batch: list[Row], apply: Callable[[Row], str | None]) -> None:
@@ -1236,12 +1254,23 @@ def _reindex_contacts(ids: list[int]) -> None:
     for cid, number in ContactPhone.objects.filter(contact_id__in=ids).order_by("-is_primary", "id").values_list(
             "contact_id", "number"):
         phones.setdefault(cid, []).append(number)
-    docs = []
-    for c in contacts:
-        title, body = search.contact_document(c, emails.get(c.pk, []), phones.get(c.pk, []))
-        docs.append(("contact", c.pk, title[:300], body))
-    with connection.cursor() as cursor:
-        _insert(cursor, SearchDocument, ("kind", "obj_id", "title", "body"), docs)
+    search.insert_documents(
+        [("contact", c.pk, *search.contact_document(c, emails.get(c.pk, []), phones.get(c.pk, []))) for c in contacts])
+
+
+def _replace_documents(docs: list[tuple[str, int, str, str]]) -> None:
+    """Write the search documents of updated records, skipping those whose text did not change (an import that
+    only adds a tag, or updates the city): each rewrite costs two FTS deletes and two inserts on SQLite."""
+    if not docs:
+        return
+    kind = docs[0][0]
+    stored = {obj_id: (title, body) for obj_id, title, body in SearchDocument.objects.filter(
+        kind=kind, obj_id__in=[d[1] for d in docs]).values_list("obj_id", "title", "body")}
+    changed = [d for d in docs if stored.get(d[1]) != (d[2][:300], d[3])]
+    if not changed:
+        return
+    SearchDocument.objects.filter(kind=kind, obj_id__in=[d[1] for d in changed if d[1] in stored]).delete()
+    search.insert_documents(changed)
 
 
 # --- undo ------------------------------------------------------------------------------------------------------

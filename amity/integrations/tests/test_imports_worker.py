@@ -146,3 +146,19 @@ def test_old_files_are_deleted_after_a_week(admin_user):
     assert imports.delete_old_files(now=timezone.now() + dt.timedelta(days=6)) == 0
     assert imports.delete_old_files(now=timezone.now() + dt.timedelta(days=8)) == 1
     assert not Path(job.stored_path).exists()
+
+
+def test_progress_total_is_estimated_from_the_file_then_exact(admin_user, monkeypatch):
+    # A quoted line break and a blank line make the line count differ from the row count.
+    lines = ["first_name,email,job_title", 'Ada,ada@example.com,"Countess\nof Lovelace"', ""]
+    lines += [f"P{i},p{i}@example.com,Engineer" for i in range(25)]
+    job = new_job(admin_user, "\n".join(lines))  # no line break after the last row
+    monkeypatch.setattr(imports, "BATCH_SIZE", 10)
+    seen: list[tuple[int, int, int]] = []
+    engine = imports.Engine(job, actor=admin_user, commit=True,
+                            on_batch=lambda j: seen.append((j.processed, j.total, j.progress)))
+    engine.execute()
+    # 29 line breaks or row ends, less the header: 28 estimated; 26 rows really
+    assert seen == [(10, 28, 35), (20, 28, 71), (26, 28, 92)]
+    job.refresh_from_db()
+    assert (job.total, job.processed, job.created) == (26, 26, 26)
