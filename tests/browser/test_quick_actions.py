@@ -61,6 +61,9 @@ def test_quick_action_tabs_load_their_panel_once(browser, page, live_server):
     expect(page.locator("#quick-actions [data-followup]")).to_contain_text("Follow up?")
     expect(page.locator(".timeline-item").first).to_contain_text("12 min")
     assert Interaction.objects.get(contact=contact).duration_seconds == 720
+    # The refreshed card's other tabs still fetch their panels.
+    page.locator("#quick-actions").get_by_role("tab", name="Email").click()
+    expect(page.locator("#quick-actions form.qa-panel-email select[name=direction]")).to_be_visible()
 
     # Without JavaScript the tab is a link: the page reloads with that panel open.
     context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
