@@ -122,14 +122,12 @@ def bump_activity(moments: dict[int, dt.datetime], known: dict[int, dt.datetime 
         return 0
     from django.db import connection
 
+    from amity.core.db import update_rows
+
     field = Contact._meta.get_field("last_activity_at")
-    table = connection.ops.quote_name(Contact._meta.db_table)
-    with connection.cursor() as cursor:  # one statement, many parameter sets (no per-row CASE to compile)
-        cursor.executemany(
-            f"UPDATE {table} SET last_activity_at = %s WHERE id = %s "  # noqa: S608
-            "AND (last_activity_at IS NULL OR last_activity_at < %s)",
-            [(v, cid, v) for cid, v in ((cid, field.get_db_prep_save(when, connection))  # type: ignore[union-attr]
-                                        for cid, when in due.items())])
+    update_rows(Contact, ("last_activity_at",),  # one statement (no per-row CASE to compile)
+                [(field.get_db_prep_save(when, connection), cid) for cid, when in due.items()],  # type: ignore[union-attr]
+                forward_only="last_activity_at")
     return len(due)
 
 

@@ -85,7 +85,9 @@ def text(p: Problems, data: Mapping[str, Any], field: str, max_length: int, *, r
     if not isinstance(raw, str | int | float):
         p.add(name, _("Send text here."))
         return ""
-    value = _SPACES.sub(" ", raw if type(raw) is str else str(raw)).strip()  # = core.normalize.clean_text
+    value = raw if type(raw) is str else str(raw)
+    if not (value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " "):
+        value = _SPACES.sub(" ", value).strip()  # = core.normalize.clean_text (most values are clean already)
     if required and not value:
         p.add(name, _("This field is required."))
     elif len(value) > max_length:

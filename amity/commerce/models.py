@@ -218,7 +218,10 @@ class BehaviourEvent(models.Model):
 
     source = models.CharField(max_length=40, default="api")
     external_id = models.CharField(max_length=128, blank=True)
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # No index of its own: "behaviour_contact" (contact, -occurred_at) serves lookups by contact, and each index
+    # costs every insert.
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                db_index=False)
     visitor_id = models.CharField(max_length=64, blank=True)
     kind = models.CharField(max_length=20, choices=BehaviourKind.choices)
     name = models.CharField(max_length=100, blank=True)  # the custom event's name, or the search query

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from amity.contacts.models import Contact, ContactEmail
 from amity.core import audit
-from amity.core.db import insert_rows
+from amity.core.db import insert_rows, update_rows
 from amity.core.events import emit
 from amity.core.models import AuditAction, Event
 from amity.core.money import CENT, base_currency, rate_on
@@ -124,9 +124,11 @@ def _find_contact(info: dict[str, Any], *, source: str, store: Store | None = No
     return None
 
 
-def _products(rows: Iterable[dict[str, Any]]) -> tuple[dict[str, Product], list[str]]:
-    """Products by lower-cased SKU for lines/events that name one (one query); an unknown SKU becomes a
-    placeholder product (``is_placeholder``) so nothing is lost. Returns the map and the placeholder SKUs."""
+def _products(rows: Iterable[dict[str, Any]], found: dict[str, Product] | None = None,
+              ) -> tuple[dict[str, Product], list[str]]:
+    """Products by lower-cased SKU for lines/events that name one (one query, or none when the caller ``found``
+    them already); an unknown SKU becomes a placeholder product (``is_placeholder``) so nothing is lost. Returns
+    the map and the placeholder SKUs."""
     wanted: dict[str, dict[str, Any]] = {}
     for row in rows:
         sku = (row.get("sku") or "").strip()
@@ -134,7 +136,7 @@ def _products(rows: Iterable[dict[str, Any]]) -> tuple[dict[str, Product], list[
             wanted.setdefault(sku.lower(), row)
     if not wanted:
         return {}, []
-    found: dict[str, Product] = {p.lsku: p for p in Product.objects.annotate(lsku=Lower("sku")).filter(lsku__in=list(wanted))}  # type: ignore[attr-defined]
+    found = _products_by_sku(list(wanted)) if found is None else dict(found)
     missing = [key for key in wanted if key not in found]
     if missing:
         Product.objects.bulk_create([
@@ -146,6 +148,10 @@ def _products(rows: Iterable[dict[str, Any]]) -> tuple[dict[str, Product], list[
         found.update({p.lsku: p for p in Product.objects.annotate(lsku=Lower("sku"))  # type: ignore[attr-defined]
                       .filter(lsku__in=missing)})
     return found, [wanted[key]["sku"].strip() for key in missing]
+
+
+def _products_by_sku(lower_skus: list[str]) -> dict[str, Product]:
+    return {p.lsku: p for p in Product.objects.annotate(lsku=Lower("sku")).filter(lsku__in=lower_skus)}  # type: ignore[attr-defined]
 
 
 # --- orders ---------------------------------------------------------------------------------------------------
@@ -527,7 +533,8 @@ def _track_cart_activity(cart: Cart, c: dict[str, Any], store: Store | None) -> 
     if cart.contact_id:
         facts.bump_activity({cart.contact_id: c["updated_at"]})
     if cart.visitor_id:
-        _touch_visitors({cart.visitor_id: cart.contact_id}, c["updated_at"], store)
+        _touch_visitors({cart.visitor_id: cart.contact_id}, c["updated_at"], store,
+                        Visitor.objects.filter(visitor_id=cart.visitor_id).values_list("visitor_id", flat=True))
 
 
 def mark_abandoned_carts(now: dt.datetime | None = None, limit: int = 5000) -> int:
@@ -569,11 +576,13 @@ def _week_start(moment: dt.datetime) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def _touch_visitors(visitors: dict[str, int | None], when: dt.datetime, store: Store | None) -> None:
-    """Upsert Visitor rows (first/last seen); two queries whatever the number of visitors."""
+def _touch_visitors(visitors: dict[str, int | None], when: dt.datetime, store: Store | None,
+                    known: Iterable[str]) -> None:
+    """Upsert Visitor rows (first/last seen), ``known`` being those already stored; two queries whatever the
+    number of visitors (a visitor stored meanwhile by another batch is skipped by the insert)."""
     if not visitors:
         return
-    existing = set(Visitor.objects.filter(visitor_id__in=list(visitors)).values_list("visitor_id", flat=True))
+    existing = set(known) & set(visitors)
     new = [(v, None, store.pk if store is not None else None, when, when, None) for v in visitors if v not in existing]
     if new:
         _raw_insert(Visitor, ["visitor_id", "contact_id", "store_id", "first_seen_at", "last_seen_at",
@@ -587,16 +596,18 @@ def _adapters(model: Any, columns: list[str]) -> list[Any]:
     hot path's inserts skip the ORM compiler, which cost more per row than the database."""
     from django.db import connection
 
+    if connection.vendor == "postgresql":  # core.db's unnest insert takes datetimes, dates and dicts as they are
+        return [None] * len(columns)
     by_column = {f.attname: f for f in model._meta.concrete_fields}
     out: list[Any] = []
     for column in columns:
         f = by_column[column]
         internal = f.get_internal_type()
-        if internal == "DateTimeField" and connection.vendor == "sqlite":
+        if internal == "DateTimeField":
             out.append(_sqlite_datetime)
-        elif internal == "JSONField" and connection.vendor == "sqlite" and f.encoder is None:  # type: ignore[attr-defined]
+        elif internal == "JSONField" and f.encoder is None:  # type: ignore[attr-defined]
             out.append(_sqlite_json)
-        elif internal in {"DateTimeField", "DateField", "JSONField"}:
+        elif internal in {"DateField", "JSONField"}:
             out.append(lambda v, f=f, c=connection: f.get_db_prep_save(v, c))
         else:
             out.append(None)
@@ -625,19 +636,42 @@ def _raw_insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]], *, 
     return insert_rows(model, tuple(columns), rows, ignore_conflicts=ignore_conflicts, returning=returning)
 
 
+def _raw_update(model: Any, columns: list[str], rows: list[tuple[Any, ...]], *, forward_only: str = "") -> None:
+    """``core.db.update_rows`` of plain Python values (each row ``(*values, pk)``), adapted like ``_raw_insert``."""
+    adapt = _adapters(model, columns)
+    if any(adapt):
+        rows = [tuple(v if a is None else a(v) for a, v in zip(adapt, row[:-1], strict=True)) + (row[-1],)
+                for row in rows]
+    update_rows(model, tuple(columns), rows, forward_only=forward_only)
+
+
+def _summary_ids(keys: list[tuple[int, int, dt.date]]) -> list[int]:
+    """The ids of the summaries with exactly these (contact, product, week) keys — one row-value ``IN (VALUES …)``
+    (filtering each column by its own ``IN`` matched every product of every contact in the batch: 2,400 rows
+    loaded for 150 wanted). Locked on PostgreSQL, so two batches add their views one after the other."""
+    from django.db import connection
+
+    pg = connection.vendor == "postgresql"
+    table = connection.ops.quote_name(ProductViewSummary._meta.db_table)
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), 2000):
+            chunk = keys[start:start + 2000]
+            cursor.execute(
+                f"SELECT id FROM {table} WHERE (contact_id, product_id, week_start) IN "  # noqa: S608
+                f"(VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))}){' FOR UPDATE' if pg else ''}",
+                [v for c, p, w in chunk for v in (c, p, w if pg else w.isoformat())])
+            ids.extend(r[0] for r in cursor.fetchall())
+    return ids
+
+
 def _summarise_views(views: dict[tuple[int, int, dt.date], list[dt.datetime]], products: dict[int, Product]) -> None:
     """Count product views per contact, product and week; one timeline event per triple, updated in place.
     A constant number of queries whatever the batch holds."""
     if not views:
         return
-    contact_ids = {k[0] for k in views}
-    qs = ProductViewSummary.objects.filter(contact_id__in=contact_ids, product_id__in={k[1] for k in views},
-                                           week_start__in={k[2] for k in views})
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        qs = qs.select_for_update()
-    existing = {(s.contact_id, s.product_id, s.week_start): s for s in qs}
+    existing = {(s.contact_id, s.product_id, s.week_start): s
+                for s in ProductViewSummary.objects.filter(pk__in=_summary_ids(list(views)))}
     to_update, new_keys = [], []
     for key, moments in views.items():
         summary = existing.get(key)
@@ -648,23 +682,13 @@ def _summarise_views(views: dict[tuple[int, int, dt.date], list[dt.datetime]], p
         summary.last_viewed_at = max(summary.last_viewed_at, *moments)
         to_update.append(summary)
     if to_update:
-        # Plain executemany UPDATEs (bulk_update's CASE expressions cost more than the rest of the batch); the
-        # summary's timeline event gets its payload rebuilt from the summary, so it is not read first.
-        when = ProductViewSummary._meta.get_field("last_viewed_at")
-        payload_field = Event._meta.get_field("payload")
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {connection.ops.quote_name(ProductViewSummary._meta.db_table)} "  # noqa: S608
-                "SET views = %s, last_viewed_at = %s WHERE id = %s",
-                [(s.views, when.get_db_prep_save(s.last_viewed_at, connection), s.pk)  # type: ignore[union-attr]
-                 for s in to_update])
-            cursor.executemany(
-                f"UPDATE {connection.ops.quote_name(Event._meta.db_table)} "  # noqa: S608
-                "SET payload = %s, occurred_at = %s WHERE id = %s",
-                [(payload_field.get_db_prep_save(  # type: ignore[union-attr]
-                    _view_payload(products[s.product_id], s.week_start, s.views, s.last_viewed_at), connection),
-                  when.get_db_prep_save(s.last_viewed_at, connection), s.event_id)  # type: ignore[union-attr]
-                 for s in to_update if s.event_id])
+        # Set-based UPDATEs (bulk_update's CASE expressions cost more than the rest of the batch); the summary's
+        # timeline event gets its payload rebuilt from the summary, so it is not read first.
+        _raw_update(ProductViewSummary, ["views", "last_viewed_at"],
+                    [(s.views, s.last_viewed_at, s.pk) for s in to_update])
+        _raw_update(Event, ["payload", "occurred_at"],
+                    [(_view_payload(products[s.product_id], s.week_start, s.views, s.last_viewed_at),
+                      s.last_viewed_at, s.event_id) for s in to_update if s.event_id])
     if new_keys:
         event_ids = _raw_insert(Event, _VIEW_EVENT_COLUMNS, [
             ("product.viewed", "product", key[1], key[0], max(views[key]), "pending", 0, "",
@@ -733,23 +757,53 @@ def record_events(items: list[Any], *, source: str, store: Store | None = None,
             seen.add(event["external_id"])
             fresh.append((index, event))
     if fresh:
-        with transaction.atomic():
-            _insert_events(fresh, results, source=source, store=store)
+        # Reads first, outside the transaction: on SQLite a transaction holds the one write lock from its start
+        # (IMMEDIATE), so the other web process waits only for the writes. Should a contact or product found here
+        # vanish before the commit (a merge, an erasure), the foreign keys refuse it and the batch is resolved again.
+        for attempt in (1, 2):
+            known = _event_lookups(fresh)
+            try:
+                with transaction.atomic():
+                    _insert_events(fresh, results, known, source=source, store=store)
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
     return [r for r in results if r is not None]
 
 
-def _insert_events(fresh: list[tuple[int, dict[str, Any]]], results: list[ItemResult | None], *, source: str,
-                   store: Store | None) -> None:
-    # Who each event is about: contact ids, emails and visitors, each resolved in one query.
+@dataclass
+class _EventLookups:
+    """What a batch of events refers to, read before its transaction."""
+
+    by_uuid: dict[Any, Contact]
+    by_email: dict[str, int]
+    visitors: dict[str, int | None]
+    products: dict[str, Product]
+    last_activity: dict[int, dt.datetime | None]
+
+
+def _event_lookups(fresh: list[tuple[int, dict[str, Any]]]) -> _EventLookups:
+    """Contacts by id and email, visitors and products: one query each, and the contacts' last activity."""
     uuids = {e["contact"] for _i, e in fresh if e["contact"]}
     emails = {e["email"] for _i, e in fresh if e["email"] and not e["contact"]}
     visitor_ids = {e["visitor_id"] for _i, e in fresh if e["visitor_id"]}
+    skus = {e["product"]["sku"].lower() for _i, e in fresh if e["product"]}
     by_uuid = {c.uuid: c for c in Contact.objects.filter(uuid__in=uuids).only("pk", "uuid", "merged_into_id",
                                                                             "last_activity_at")} if uuids else {}
     by_email = dict(ContactEmail.objects.filter(email__in=emails).values_list("email", "contact_id")) if emails else {}
     visitors = dict(Visitor.objects.filter(visitor_id__in=visitor_ids).values_list("visitor_id", "contact_id")) \
         if visitor_ids else {}
-    products, placeholders = _products(e["product"] for _i, e in fresh if e["product"])
+    ids = {c.merged_into_id or c.pk for c in by_uuid.values()} | set(by_email.values()) | \
+        {c for c in visitors.values() if c}
+    activity = dict(Contact.objects.filter(pk__in=ids).values_list("pk", "last_activity_at")) if ids else {}
+    return _EventLookups(by_uuid, by_email, visitors, _products_by_sku(list(skus)) if skus else {}, activity)
+
+
+def _insert_events(fresh: list[tuple[int, dict[str, Any]]], results: list[ItemResult | None], known: _EventLookups,
+                   *, source: str, store: Store | None) -> None:
+    by_uuid, by_email, visitors = known.by_uuid, dict(known.by_email), known.visitors
+    products, placeholders = _products((e["product"] for _i, e in fresh if e["product"]), found=known.products)
     rows: list[tuple[Any, ...]] = []
     views: dict[tuple[int, int, dt.date], list[dt.datetime]] = defaultdict(list)
     activity: dict[int, dt.datetime] = {}
@@ -788,10 +842,8 @@ def _insert_events(fresh: list[tuple[int, dict[str, Any]]], results: list[ItemRe
                 views[(contact_id, product.pk, _week_start(e["occurred_at"]))].append(e["occurred_at"])
     _insert_rows(rows)
     _summarise_views(views, {p.pk: p for p in products.values()})
-    known = dict(Contact.objects.filter(pk__in=list(activity)).values_list("pk", "last_activity_at")) \
-        if activity else {}
-    facts.bump_activity(activity, known)
-    _touch_visitors(seen_visitors, latest, store)
+    facts.bump_activity(activity, known.last_activity)
+    _touch_visitors(seen_visitors, latest, store, known.visitors)
     for visitor_id, contact_id in identified.items():
         _attach_visitor(visitor_id, Contact.objects.get(pk=contact_id), store=store, when=latest)
 
