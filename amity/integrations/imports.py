@@ -19,7 +19,8 @@ import hashlib
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from amity.core.models import AuditAction, CustomFieldDefinition, Event, SearchD
 from amity.core.normalize import clean_text, display_name, normalize_domain, normalize_email, normalize_phone
 from amity.core.permissions import _ownership_q, can_edit, is_admin, require, visible_to
 
-from . import readers
+from . import import_pipeline, readers
 from .models import (
     ImportChange,
     ImportJob,
@@ -411,27 +412,51 @@ class Engine:
             "order": self.order_batch,
         }[self.job.object_type]
         try:
-            for batch in self.batches():
-                self.counts["total"] += len(batch)
-                for row in batch:
-                    if not row.errors:
-                        self.parse(row)
-                if self.commit:
+            with closing(self._checked_batches()) as batches:
+                for batch in batches:
+                    self.counts["total"] += len(batch)
                     with transaction.atomic():
                         handler(batch)
                         self._finish_batch(batch)
-                else:
-                    with transaction.atomic():
-                        handler(batch)
-                        self._finish_batch(batch)
-                        if self.job.object_type != "contact":
+                        if not self.commit and self.job.object_type != "contact":
                             transaction.set_rollback(True)
         except readers.FileProblem as exc:
+            raise ValidationError(str(exc)) from None
+        except import_pipeline.ReaderFailed as exc:
             raise ValidationError(str(exc)) from None
         if self.commit:
             # The estimate made way for the real count.
             self.job.total = self.counts["total"]
             ImportJob.objects.filter(pk=self.job.pk).update(total=self.job.total)
+
+    def _checked_batches(self) -> Generator[list[Row], None, None]:
+        """The file's batches with ``check_rows`` done: in a second process for big contact imports (see
+        ``import_pipeline``), here otherwise. Both give the same rows, errors and batches."""
+        if (self.commit and self.job.object_type == "contact" and self.job.total >= import_pipeline.MIN_ROWS
+                and import_pipeline.available()):
+            return import_pipeline.checked_batches(self)
+        return self._checked_here()
+
+    def _checked_here(self) -> Generator[list[Row], None, None]:
+        for batch in self.batches():
+            self.check_rows(batch)
+            yield batch
+
+    def check_rows(self, batch: list[Row]) -> None:
+        """Everything about a row that needs no database: cells into values, then for contacts the contact rules
+        (a row that fails stays in the batch with its errors)."""
+        for row in batch:
+            if not row.errors:
+                self.parse(row)
+        if self.job.object_type == "contact":
+            for row in batch:
+                if not row.errors:
+                    self._contact_rules(row)
+
+    def prepare_for_child(self) -> None:
+        """Load what ``check_rows`` would otherwise query lazily, so a child process needs no database."""
+        if any(key in {"owner", "owner_email"} for key in self.mapping.values()):
+            self._active_users()
 
     def _estimate_rows(self) -> int:
         """How many rows the file holds, for the progress bar until the run ends (then ``total`` is exact).
@@ -551,11 +576,14 @@ class Engine:
             return code
         return clean_text(raw)
 
-    def owner(self, raw: str) -> Any:
+    def _active_users(self) -> dict[str, Any]:
         if self.users is None:
             user_model = get_user_model()
             self.users = {u.email.lower(): u for u in user_model.objects.filter(is_active=True)}
-        user = self.users.get(clean_text(raw).lower())
+        return self.users
+
+    def owner(self, raw: str) -> Any:
+        user = self._active_users().get(clean_text(raw).lower())
         if user is None:
             raise ValidationError(_("No active user has the email “%(value)s”.") % {"value": clean_text(raw)})
         return user
@@ -563,10 +591,7 @@ class Engine:
     # contacts: the batched fast path -------------------------------------------------------------------------
     def contact_batch(self, batch: list[Row]) -> None:
         job = self.job
-        good = [r for r in batch if not r.errors]
-        for row in good:
-            self._contact_rules(row)
-        good = [r for r in good if not r.errors]
+        good = [r for r in batch if not r.errors]  # check_rows applied the contact rules
         # Matches for the whole batch in one query per key.
         emails = {e for r in good for e in r.data.get("emails", [])}
         phones = {p for r in good for p in r.data.get("phones", [])}
