@@ -587,8 +587,9 @@ def _touch_visitors(visitors: dict[str, int | None], when: dt.datetime, store: S
     if new:
         _raw_insert(Visitor, ["visitor_id", "contact_id", "store_id", "first_seen_at", "last_seen_at",
                               "identified_at"], new, ignore_conflicts=True)
-    if existing:
-        Visitor.objects.filter(visitor_id__in=list(existing), last_seen_at__lt=when).update(last_seen_at=when)
+    if existing:  # to the minute, like a contact's last activity: not one row write per event
+        Visitor.objects.filter(visitor_id__in=list(existing), last_seen_at__lt=when - facts.ACTIVITY_GRANULARITY) \
+            .update(last_seen_at=when)
 
 
 def _adapters(model: Any, columns: list[str]) -> list[Any]:
@@ -682,13 +683,20 @@ def _summarise_views(views: dict[tuple[int, int, dt.date], list[dt.datetime]], p
         summary.last_viewed_at = max(summary.last_viewed_at, *moments)
         to_update.append(summary)
     if to_update:
-        # Set-based UPDATEs (bulk_update's CASE expressions cost more than the rest of the batch); the summary's
-        # timeline event gets its payload rebuilt from the summary, so it is not read first.
+        # Set-based UPDATEs (bulk_update's CASE expressions cost more than the rest of the batch). The summary's
+        # timeline event gets its payload rebuilt from the summary; its time (in four of the event table's indexes,
+        # so each change rewrites four index entries) moves up only once the latest view is an hour past it.
         _raw_update(ProductViewSummary, ["views", "last_viewed_at"],
                     [(s.views, s.last_viewed_at, s.pk) for s in to_update])
-        _raw_update(Event, ["payload", "occurred_at"],
-                    [(_view_payload(products[s.product_id], s.week_start, s.views, s.last_viewed_at),
-                      s.last_viewed_at, s.event_id) for s in to_update if s.event_id])
+        shown = dict(Event.objects.filter(pk__in=[s.event_id for s in to_update if s.event_id])
+                     .values_list("pk", "occurred_at"))
+        payloads = [(s, _view_payload(products[s.product_id], s.week_start, s.views, s.last_viewed_at))
+                    for s in to_update if s.event_id in shown]
+        _raw_update(Event, ["payload"], [(payload, s.event_id) for s, payload in payloads
+                                         if s.last_viewed_at - shown[s.event_id] < VIEW_EVENT_MOVES_AFTER])
+        _raw_update(Event, ["payload", "occurred_at"], [
+            (payload, s.last_viewed_at, s.event_id) for s, payload in payloads
+            if s.last_viewed_at - shown[s.event_id] >= VIEW_EVENT_MOVES_AFTER])
     if new_keys:
         event_ids = _raw_insert(Event, _VIEW_EVENT_COLUMNS, [
             ("product.viewed", "product", key[1], key[0], max(views[key]), "pending", 0, "",
@@ -706,6 +714,7 @@ def _summarise_views(views: dict[tuple[int, int, dt.date], list[dt.datetime]], p
             _summarise_views({key: views[key] for key in new_keys}, products)
 
 
+VIEW_EVENT_MOVES_AFTER = dt.timedelta(hours=1)
 _VIEW_EVENT_COLUMNS = ["type", "subject_type", "subject_id", "contact_id", "occurred_at", "status", "attempts",
                        "last_error", "payload"]
 

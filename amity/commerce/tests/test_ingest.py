@@ -191,7 +191,13 @@ def test_product_views_are_one_summary_per_week_updated_in_place():
     assert timeline.count() == 1
     entry = timeline.get()
     assert entry.pk == summary.event_id and entry.payload["views"] == 3 and entry.payload["product"] == "Hiking boots"
-    assert entry.occurred_at == dt.datetime(2026, 5, 6, 11, 30, tzinfo=dt.UTC)
+    # A view within the hour updates the entry's count and last view but leaves it where it is on the timeline…
+    assert entry.occurred_at == dt.datetime(2026, 5, 6, 11, 0, tzinfo=dt.UTC)
+    assert entry.payload["last_viewed_at"].startswith("2026-05-06T11:30")
+    # …one an hour or more later moves it up to the latest view.
+    services.record_events([event(5, occurred_at="2026-05-06T12:03:00Z")], source="api")
+    entry.refresh_from_db()
+    assert entry.occurred_at == dt.datetime(2026, 5, 6, 12, 3, tzinfo=dt.UTC) and entry.payload["views"] == 4
     services.record_events([event(4, occurred_at="2026-04-28T09:00:00Z")], source="api")  # the week before
     assert Event.objects.filter(type="product.viewed").count() == 2
 
