@@ -25,7 +25,7 @@ pytestmark = [
 @pytest.fixture(autouse=True)
 def _small_batches(settings, tmp_path, monkeypatch):
     settings.VAR_DIR = tmp_path  # uploaded files go to <VAR_DIR>/imports/
-    monkeypatch.setattr(imports, "BATCH_SIZE", 7)  # several batches: rows that repeat an email across batches
+    monkeypatch.setattr(imports, "CONTACT_BATCH_SIZE", 7)  # several batches: an email repeated across batches
 
 
 def mixed_file() -> str:

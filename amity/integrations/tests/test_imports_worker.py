@@ -153,7 +153,7 @@ def test_progress_total_is_estimated_from_the_file_then_exact(admin_user, monkey
     lines = ["first_name,email,job_title", 'Ada,ada@example.com,"Countess\nof Lovelace"', ""]
     lines += [f"P{i},p{i}@example.com,Engineer" for i in range(25)]
     job = new_job(admin_user, "\n".join(lines))  # no line break after the last row
-    monkeypatch.setattr(imports, "BATCH_SIZE", 10)
+    monkeypatch.setattr(imports, "CONTACT_BATCH_SIZE", 10)
     seen: list[tuple[int, int, int]] = []
     engine = imports.Engine(job, actor=admin_user, commit=True,
                             on_batch=lambda j: seen.append((j.processed, j.total, j.progress)))
