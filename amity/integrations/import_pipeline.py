@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import traceback
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,9 @@ def _no_queries(*_args: Any) -> Any:
 
 def _read(engine: Engine, sender: Any) -> None:
     """The child: every batch of the file, checked, then "done" (or the problem or the error)."""
+    # The worker's graceful-stop handlers would make the parent's terminate() a no-op here.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     for alias in connections:
         connections[alias].execute_wrappers.append(_no_queries)
     try:
@@ -105,4 +109,7 @@ def checked_batches(engine: Engine) -> Generator[list[Row], None, None]:
         receiver.close()
         if process.is_alive():
             process.terminate()
+            process.join(10)
+        if process.is_alive():  # pragma: no cover - a child stuck where SIGTERM cannot reach it
+            process.kill()
         process.join(10)

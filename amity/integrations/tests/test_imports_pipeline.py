@@ -4,7 +4,9 @@ result, and a child that fails fails the job with a message instead of hanging i
 from __future__ import annotations
 
 import io
+import multiprocessing
 import os
+import signal
 from typing import Any
 
 import pytest
@@ -136,6 +138,29 @@ def test_a_reader_that_raises_fails_the_job_with_the_error(admin_user, monkeypat
     assert report["job"][0] == "failed"
     assert report["job"][-1] == "The process reading the file failed: RuntimeError: disk on fire"
     assert report["contacts"] == []
+
+
+def test_a_writer_that_fails_ends_the_reader(admin_user, monkeypatch):
+    # The worker's SIGTERM handler only asks it to stop; the reader must not inherit that.
+    previous = signal.signal(signal.SIGTERM, lambda *_args: None)
+    real_batch = imports.Engine.contact_batch
+    calls: list[int] = []
+
+    def failing_batch(self: Any, batch: Any) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("database gone")
+        real_batch(self, batch)
+
+    monkeypatch.setattr(imports.Engine, "contact_batch", failing_batch)
+    try:
+        text = "first_name,email\n" + "".join(f"P{i},p{i}@example.com\n" for i in range(60))
+        report = import_report(admin_user, text, pipelined=True, monkeypatch=monkeypatch)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert report["job"][0] == "failed" and report["job"][-1] == "The import stopped: RuntimeError"
+    assert len(report["contacts"]) == 7
+    assert multiprocessing.active_children() == []
 
 
 def test_small_files_and_dry_runs_stay_in_process(admin_user, monkeypatch):
