@@ -15,13 +15,13 @@ import datetime as dt
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest, Lower
 from django.utils import timezone
@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from amity.contacts.models import Contact, ContactEmail
 from amity.core import audit
-from amity.core.db import insert_rows, update_rows
+from amity.core.db import insert_rows, is_deadlock, update_rows
 from amity.core.events import emit
 from amity.core.models import AuditAction, Event
 from amity.core.money import CENT, base_currency, rate_on
@@ -660,7 +660,7 @@ def _summary_ids(keys: list[tuple[int, int, dt.date]]) -> list[int]:
             chunk = keys[start:start + 2000]
             cursor.execute(
                 f"SELECT id FROM {table} WHERE (contact_id, product_id, week_start) IN "  # noqa: S608
-                f"(VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))}){' FOR UPDATE' if pg else ''}",
+                f"(VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))}){' ORDER BY id FOR UPDATE' if pg else ''}",
                 [v for c, p, w in chunk for v in (c, p, w if pg else w.isoformat())])
             ids.extend(r[0] for r in cursor.fetchall())
     return ids
@@ -688,8 +688,8 @@ def _summarise_views(views: dict[tuple[int, int, dt.date], list[dt.datetime]], p
         # so each change rewrites four index entries) moves up only once the latest view is an hour past it.
         _raw_update(ProductViewSummary, ["views", "last_viewed_at"],
                     [(s.views, s.last_viewed_at, s.pk) for s in to_update])
-        shown = dict(Event.objects.filter(pk__in=[s.event_id for s in to_update if s.event_id])
-                     .values_list("pk", "occurred_at"))
+        shown: dict[int | None, dt.datetime] = dict(
+            Event.objects.filter(pk__in=[s.event_id for s in to_update if s.event_id]).values_list("pk", "occurred_at"))
         payloads = [(s, _view_payload(products[s.product_id], s.week_start, s.views, s.last_viewed_at))
                     for s in to_update if s.event_id in shown]
         _raw_update(Event, ["payload"], [(payload, s.event_id) for s, payload in payloads
@@ -778,6 +778,9 @@ def record_events(items: list[Any], *, source: str, store: Store | None = None,
             except IntegrityError:
                 if attempt == 2:
                     raise
+            except OperationalError as exc:  # a deadlock with another batch: PostgreSQL rolled this one back
+                if attempt == 2 or not is_deadlock(exc):
+                    raise
     return [r for r in results if r is not None]
 
 
@@ -787,7 +790,7 @@ class _EventLookups:
 
     by_uuid: dict[Any, Contact]
     by_email: dict[str, int]
-    visitors: dict[str, int | None]
+    visitors: Mapping[str, int | None]
     products: dict[str, Product]
     last_activity: dict[int, dt.datetime | None]
 

@@ -127,7 +127,8 @@ def _copy_rows(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
                   else f.get_db_prep_save(f.get_default(), connection) for f in rest)
     quote = connection.ops.quote_name
     names = ", ".join(quote(f.column) for f in listed + rest)
-    with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({names}) FROM STDIN") as copy:
+    # The raw psycopg cursor's errors are turned into Django's (IntegrityError …), as cursor.execute's are.
+    with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({names}) FROM STDIN") as copy:
         for row in rows:
             if json_at:
                 row = tuple(_json_text(v) if i in json_at else v for i, v in enumerate(row))
@@ -173,6 +174,9 @@ def update_rows(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]
         with connection.cursor() as own:
             update_rows(model, columns, rows, forward_only=forward_only, cursor=own)
             return
+    # In primary-key order, so two transactions updating some of the same rows lock them in the same order
+    # (in any order, PostgreSQL found deadlocks between concurrent ingest batches).
+    rows = sorted(rows, key=lambda r: r[-1])
     meta = model._meta
     quote = connection.ops.quote_name
     by_name = {f.attname: f for f in meta.concrete_fields}
@@ -204,3 +208,9 @@ def update_rows(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]
             values[i] = [_json_text(v) for v in values[i]]
     cursor.execute(f"UPDATE {table} SET {sets} FROM unnest({', '.join(arrays)}) AS u({', '.join(aliases)}, pk) "  # noqa: S608
                    f"WHERE {table}.{pk} = u.pk{guard}", values)
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """Whether a database error is PostgreSQL giving up on a deadlock or a serialisation conflict (the
+    transaction can simply run again)."""
+    return getattr(exc.__cause__, "sqlstate", None) in {"40P01", "40001"}

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import re
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
@@ -25,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import email_validator
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -517,7 +515,7 @@ class Engine:
             try:
                 if kind == "email":
                     data.setdefault("emails", []).extend(
-                        email_fast(p) for p in _split_multi(raw) if clean_text(p))
+                        normalize_email(p) for p in _split_multi(raw) if clean_text(p))
                 elif kind == "phone":
                     data.setdefault("phones", []).extend(
                         self.phone(p) for p in _split_multi(raw) if clean_text(p))
@@ -1151,25 +1149,6 @@ class Engine:
                                             action=ImportChange.CREATED)
 
 
-_ASCII_LOCAL = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-_ASCII_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
-_SPECIAL_DOMAINS = tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES)
-
-
-def email_fast(value: str) -> str:
-    """``normalize_email`` with a shortcut for the common case: a plain ASCII address (dot-atom local part, a
-    domain of LDH labels with an alphabetic top-level label, no special-use domain, within the length limits)
-    is accepted and lower-cased here; anything else (and every address that would be refused) goes through
-    ``normalize_email``, so the result and the error messages are the same (a hypothesis test checks it)."""
-    value = clean_text(value)
-    if value.isascii() and len(value) <= 254:
-        lowered = value.lower()
-        local, at, domain = lowered.rpartition("@")
-        if (at and len(local) <= 64 and len(domain) <= 253 and "--" not in domain
-                and _ASCII_LOCAL.fullmatch(local) and _ASCII_DOMAIN.fullmatch(domain)
-                and not any(domain == d or domain.endswith("." + d) for d in _SPECIAL_DOMAINS)):
-            return lowered
-    return normalize_email(value)
 
 
 def visible_or_none(actor: Any, queryset: Any) -> Any:

@@ -202,6 +202,40 @@ def test_product_views_are_one_summary_per_week_updated_in_place():
     assert Event.objects.filter(type="product.viewed").count() == 2
 
 
+def test_a_batch_that_lost_a_deadlock_runs_again(monkeypatch):
+    """PostgreSQL rolls back one of two batches that wait on each other's rows; that batch is written again
+    (once) instead of failing with a 500."""
+    from django.db import OperationalError
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    real, calls = services._insert_events, []
+
+    def once_deadlocked(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("deadlock detected") from Deadlock()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_insert_events", once_deadlocked)
+    results = services.record_events([event(1), event(2)], source="api")
+    assert [r.status for r in results] == ["created", "created"] and len(calls) == 2
+    assert BehaviourEvent.objects.count() == 2 and ProductViewSummary.objects.get().views == 2
+
+
+def test_other_database_errors_are_not_retried(monkeypatch):
+    from django.db import OperationalError
+
+    def broken(*args, **kwargs):
+        raise OperationalError("disk I/O error")
+
+    monkeypatch.setattr(services, "_insert_events", broken)
+    with pytest.raises(OperationalError):
+        services.record_events([event(1)], source="api")
+    assert not BehaviourEvent.objects.exists()
+
+
 def test_anonymous_events_move_to_contact_on_identify():
     anon = [event(i, email="", visitor_id="v-9") for i in range(3)]
     services.record_events(anon, source="snippet")

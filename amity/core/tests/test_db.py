@@ -20,3 +20,66 @@ def test_statistics_are_collected_for_the_indexed_tables():
         cursor.execute("SELECT DISTINCT tbl FROM sqlite_stat1")
         tables = {row[0] for row in cursor.fetchall()}
     assert "contacts_contact" in tables
+
+
+# --- raw bulk writes (the ingest and import hot paths): the same results on SQLite and PostgreSQL ----------------
+
+def test_insert_rows_fills_unlisted_columns_and_returns_ids_in_order():
+    from amity.core.db import insert_rows
+    from amity.core.models import Event
+
+    columns = ("type", "subject_type", "subject_id", "occurred_at", "payload")
+    ids = insert_rows(Event, columns, [
+        ("probe.one", "probe", 1, _db_time(connection, "2026-05-06T10:00:00Z"), _db_json(connection, {"n": 1, "name": "Ada"})),
+        ("probe.two", "probe", 2, _db_time(connection, "2026-05-06T11:00:00Z"), _db_json(connection, {"n": 2})),
+    ], returning=True)
+    first, second = Event.objects.get(pk=ids[0]), Event.objects.get(pk=ids[1])
+    assert (first.type, first.payload, second.type, second.payload) == ("probe.one", {"n": 1, "name": "Ada"},
+                                                                        "probe.two", {"n": 2})
+    assert first.status == Event._meta.get_field("status").get_default() and first.attempts == 0
+
+
+def test_insert_rows_can_skip_rows_that_conflict():
+    from amity.commerce.models import Visitor
+    from amity.core.db import insert_rows
+
+    when = _db_time(connection, "2026-05-06T10:00:00Z")
+    insert_rows(Visitor, ("visitor_id", "first_seen_at", "last_seen_at"), [("v-1", when, when)])
+    insert_rows(Visitor, ("visitor_id", "first_seen_at", "last_seen_at"), [("v-1", when, when), ("v-2", when, when)],
+                ignore_conflicts=True)
+    assert sorted(Visitor.objects.values_list("visitor_id", flat=True)) == ["v-1", "v-2"]
+
+
+def test_update_rows_sets_columns_by_key_and_only_moves_forward_when_asked():
+    import datetime as dt
+
+    from amity.contacts.models import Contact
+    from amity.core.db import update_rows
+
+    early, late = make_contact(first_name="Early"), make_contact(first_name="Late")
+    Contact.objects.filter(pk=early.pk).update(last_activity_at=dt.datetime(2026, 5, 1, tzinfo=dt.UTC))
+    Contact.objects.filter(pk=late.pk).update(last_activity_at=dt.datetime(2026, 5, 9, tzinfo=dt.UTC))
+    moment = _db_time(connection, "2026-05-06T10:00:00Z")
+    update_rows(Contact, ("last_activity_at",), [(moment, late.pk), (moment, early.pk)],
+                forward_only="last_activity_at")
+    early.refresh_from_db()
+    late.refresh_from_db()
+    assert early.last_activity_at == dt.datetime(2026, 5, 6, 10, tzinfo=dt.UTC)  # moved forward
+    assert late.last_activity_at == dt.datetime(2026, 5, 9, tzinfo=dt.UTC)  # already later: left alone
+    update_rows(Contact, ("first_name", "last_name"), [("Ada", "Lovelace", early.pk)])
+    early.refresh_from_db()
+    assert (early.first_name, early.last_name) == ("Ada", "Lovelace")
+
+
+def _db_time(conn, text):
+    import datetime as dt
+
+    from amity.core.models import Event
+
+    return Event._meta.get_field("occurred_at").get_db_prep_save(dt.datetime.fromisoformat(text), conn)
+
+
+def _db_json(conn, value):
+    from amity.core.models import Event
+
+    return Event._meta.get_field("payload").get_db_prep_save(value, conn)
