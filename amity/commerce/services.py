@@ -14,12 +14,15 @@ import contextlib
 import datetime as dt
 import json
 import uuid
+import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Q
@@ -572,7 +575,13 @@ def mark_abandoned_carts(now: dt.datetime | None = None, limit: int = 5000) -> i
 # --- behaviour events -----------------------------------------------------------------------------------------
 
 def _week_start(moment: dt.datetime) -> dt.date:
-    day = timezone.localdate(moment)
+    """The Monday of ``moment``'s week in the workspace time zone (not the sending user's: a summary is shared)."""
+    return _week_in(moment, settings.TIME_ZONE)
+
+
+@lru_cache(maxsize=8192)
+def _week_in(moment: dt.datetime, zone: str) -> dt.date:  # cached: a batch's events share their times
+    day = moment.astimezone(zoneinfo.ZoneInfo(zone)).date()
     return day - dt.timedelta(days=day.weekday())
 
 
@@ -730,15 +739,28 @@ _EVENT_COLUMNS = ["source", "external_id", "contact_id", "visitor_id", "kind", "
 
 
 def _insert_rows(rows: list[tuple[Any, ...]]) -> None:
-    """The hot path's insert: one ``executemany`` of plain tuples (the ORM's ``bulk_create`` spent most of a batch
-    building and preparing model instances). A concurrent duplicate ``external_id`` is skipped, as a replay."""
+    """The hot path's insert: plain tuples, their time and properties already adapted for the database
+    (``_prepare_events``). A concurrent duplicate ``external_id`` is skipped, as a replay."""
     if not rows:
         return
-    received = timezone.now()
-    _raw_insert(BehaviourEvent, _EVENT_COLUMNS,
+    received = _raw_values(BehaviourEvent, ["received_at"], (timezone.now(),))[0]
+    insert_rows(BehaviourEvent, tuple(_EVENT_COLUMNS),
                 [(src, ext, contact_id, visitor, kind, name, at, received, product_id, url, props)
                  for src, ext, contact_id, visitor, kind, name, at, product_id, url, props in rows],
                 ignore_conflicts=True)
+
+
+def _raw_values(model: Any, columns: list[str], values: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(v if a is None else a(v) for a, v in zip(_adapters(model, columns), values, strict=True))
+
+
+def _prepare_events(fresh: list[tuple[int, dict[str, Any]]]) -> None:
+    """What each event's row needs that does not depend on the database's state — its time and properties as the
+    driver takes them, its week — worked out before the transaction, so the write lock is held for less."""
+    for _i, e in fresh:
+        e["db_occurred_at"], e["db_properties"] = _raw_values(BehaviourEvent, ["occurred_at", "properties"],
+                                                              (e["occurred_at"], e["properties"]))
+        e["week"] = _week_start(e["occurred_at"])
 
 
 def record_events(items: list[Any], *, source: str, store: Store | None = None,
@@ -769,6 +791,7 @@ def record_events(items: list[Any], *, source: str, store: Store | None = None,
         # Reads first, outside the transaction: on SQLite a transaction holds the one write lock from its start
         # (IMMEDIATE), so the other web process waits only for the writes. Should a contact or product found here
         # vanish before the commit (a merge, an erasure), the foreign keys refuse it and the batch is resolved again.
+        _prepare_events(fresh)
         for attempt in (1, 2):
             known = _event_lookups(fresh)
             try:
@@ -843,15 +866,15 @@ def _insert_events(fresh: list[tuple[int, dict[str, Any]]], results: list[ItemRe
             if contact_id and not visitors.get(e["visitor_id"]):
                 identified[e["visitor_id"]] = contact_id
         product = products.get(e["product"]["sku"].lower()) if e["product"] else None
-        rows.append((source, e["external_id"], contact_id, e["visitor_id"], e["kind"], e["name"], e["occurred_at"],
-                     product.pk if product else None, e["url"], e["properties"]))
+        rows.append((source, e["external_id"], contact_id, e["visitor_id"], e["kind"], e["name"], e["db_occurred_at"],
+                     product.pk if product else None, e["url"], e["db_properties"]))
         notes = [_("Unknown SKU %(sku)s: a placeholder product was created.") % {"sku": e["product"]["sku"]}] \
             if e["product"] and e["product"]["sku"] in placeholders else []
         results[index] = ItemResult(index, "created", e["external_id"], 201, [], notes)
         if contact_id:
             activity[contact_id] = max(activity.get(contact_id, e["occurred_at"]), e["occurred_at"])
             if e["kind"] == BehaviourKind.PRODUCT_VIEW and product is not None:
-                views[(contact_id, product.pk, _week_start(e["occurred_at"]))].append(e["occurred_at"])
+                views[(contact_id, product.pk, e["week"])].append(e["occurred_at"])
     _insert_rows(rows)
     _summarise_views(views, {p.pk: p for p in products.values()})
     facts.bump_activity(activity, known.last_activity)
