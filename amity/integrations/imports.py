@@ -310,6 +310,23 @@ def run(job_id: int) -> ImportJob:
     return job
 
 
+STALLED_AFTER = dt.timedelta(minutes=15)
+
+
+def fail_stalled_runs(now: dt.datetime | None = None) -> int:
+    """Mark imports that stopped making progress (their worker was stopped or crashed: a running import records
+    its progress after every batch of a few seconds) as failed, saying how far they got; what they wrote stays
+    and can be undone. Returns how many were marked."""
+    now = now or timezone.now()
+    marked = 0
+    for job in ImportJob.objects.filter(status=ImportStatus.RUNNING, updated_at__lt=now - STALLED_AFTER):
+        message = _("The import stopped without finishing (the worker was stopped or crashed) after %(n)s rows. "
+                    "The records it wrote are kept; undo removes them.") % {"n": f"{job.processed:,}"}
+        marked += ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING, updated_at=job.updated_at) \
+            .update(status=ImportStatus.FAILED, finished_at=job.updated_at, error_message=message)
+    return marked
+
+
 # --- reading rows -----------------------------------------------------------------------------------------------
 
 @dataclass
@@ -1294,7 +1311,7 @@ def request_undo(*, actor: Any, job: ImportJob) -> ImportJob:
     _require_job_access(actor, job)
     if job.status in {ImportStatus.UNDONE, ImportStatus.UNDOING}:
         return job
-    if job.status != ImportStatus.DONE:
+    if not job.can_undo:
         raise ValidationError({"status": [_("Only a finished import can be undone.")]})
     if job.created + job.updated > UNDO_IN_WORKER_ABOVE:
         job.status = ImportStatus.UNDOING

@@ -88,6 +88,12 @@ class ImportJob(models.Model):
         return self.original_name
 
     @property
+    def can_undo(self) -> bool:
+        """A finished import, or one that failed part-way after writing some batches (they stay until undone)."""
+        return self.status == ImportStatus.DONE or (self.status == ImportStatus.FAILED and
+                                                    bool(self.created or self.updated))
+
+    @property
     def progress(self) -> int:
         if self.status in {ImportStatus.DONE, ImportStatus.UNDONE}:
             return 100

@@ -1,5 +1,6 @@
 """Import work the worker runs: the real run and a big undo (``django.tasks`` on the database queue), and the
-periodic deletion of uploaded files a week after their import finished."""
+periodic deletion of uploaded files a week after their import finished, and the check for runs that stopped
+without finishing."""
 
 from __future__ import annotations
 
@@ -29,3 +30,10 @@ def delete_old_import_files() -> int:
     from . import imports
 
     return imports.delete_old_files()
+
+
+@every("imports.fail_stalled", seconds=300)
+def fail_stalled_imports() -> int:
+    from . import imports
+
+    return imports.fail_stalled_runs()

@@ -162,3 +162,75 @@ def test_progress_total_is_estimated_from_the_file_then_exact(admin_user, monkey
     assert seen == [(10, 28, 35), (20, 28, 71), (26, 28, 92)]
     job.refresh_from_db()
     assert (job.total, job.processed, job.created) == (26, 26, 26)
+
+
+# --- a run whose worker stopped -------------------------------------------------------------------------------
+
+def _stalled_after_one_batch(user, minutes_ago):
+    """An import that wrote its first rows, then stopped recording progress ``minutes_ago`` minutes ago."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from amity.integrations import imports
+    from amity.integrations.models import ImportJob
+
+    job = imports.create_job(actor=user, fileobj=io.BytesIO(b"first_name,email\nAda,ada@example.com\n"),
+                             name="people.csv", object_type="contact")
+    imports.set_mapping(actor=user, job=job, mapping=job.mapping, match_on="email", on_match="update")
+    job = imports.start(actor=user, job=job)  # the test task backend runs it at once
+    last_progress = timezone.now() - dt.timedelta(minutes=minutes_ago)
+    ImportJob.objects.filter(pk=job.pk).update(status="running", finished_at=None, updated_at=last_progress)
+    Contact.objects.update(updated_at=last_progress - dt.timedelta(seconds=1))  # written before it stopped
+    job.refresh_from_db()
+    return job
+
+
+def test_a_run_that_stopped_making_progress_is_marked_failed_and_can_be_undone(admin_user):
+    from amity.contacts.models import Contact
+    from amity.integrations import imports
+
+    stalled = _stalled_after_one_batch(admin_user, minutes_ago=20)
+    assert imports.fail_stalled_runs() == 1
+    stalled.refresh_from_db()
+    assert stalled.status == "failed" and stalled.finished_at == stalled.updated_at
+    assert "stopped without finishing" in stalled.error_message and "after 1 rows" in stalled.error_message
+    assert stalled.can_undo
+    assert imports.fail_stalled_runs() == 0  # once
+    imports.request_undo(actor=admin_user, job=stalled)
+    stalled.refresh_from_db()
+    assert stalled.status == "undone" and not Contact.objects.filter(first_name="Ada").exists()
+
+
+def test_a_run_still_making_progress_is_left_alone(admin_user):
+    from amity.integrations import imports
+
+    running = _stalled_after_one_batch(admin_user, minutes_ago=2)
+    assert imports.fail_stalled_runs() == 0
+    running.refresh_from_db()
+    assert running.status == "running" and not running.can_undo
+
+
+def test_a_failed_run_that_wrote_nothing_cannot_be_undone(admin_user):
+    from django.core.exceptions import ValidationError
+
+    from amity.integrations import imports
+    from amity.integrations.models import ImportJob
+
+    job = _stalled_after_one_batch(admin_user, minutes_ago=20)
+    ImportJob.objects.filter(pk=job.pk).update(status="failed", created=0, updated=0)
+    job.refresh_from_db()
+    assert not job.can_undo
+    with pytest.raises(ValidationError):
+        imports.request_undo(actor=admin_user, job=job)
+
+
+def test_the_worker_checks_for_stalled_runs_every_five_minutes(admin_user):
+    from amity.core import periodic
+
+    job = periodic.registered()["imports.fail_stalled"]
+    assert job.interval == dt.timedelta(minutes=5) and job.at is None
+    stalled = _stalled_after_one_batch(admin_user, minutes_ago=20)
+    assert job.fn() == 1
+    stalled.refresh_from_db()
+    assert stalled.status == "failed"
