@@ -24,6 +24,16 @@ def refresh_planner_statistics() -> None:
         cursor.execute("ANALYZE")
 
 
+def _unlisted(model: Any, columns: tuple[str, ...]) -> list[Any]:
+    """The fields a raw insert fills with their defaults; a default computed per row (a UUID, "now") must be
+    listed by the caller, or every row of the statement would get the same value."""
+    rest = [f for f in model._meta.concrete_fields if f.attname not in columns and not f.primary_key]
+    per_row = [f.attname for f in rest if f.has_default() and callable(f.default) and f.default not in (dict, list)]
+    if per_row:
+        raise ValueError(f"insert_rows({model._meta.label}): give {', '.join(per_row)} (a default computed per row)")
+    return rest
+
+
 def _insert_statement(model: Any, columns: tuple[str, ...]) -> tuple[str, tuple[Any, ...]]:
     """``INSERT`` for ``columns`` plus every other column (but the primary key, unless given) with its default, so a
     field added to the model later gets its default, not a failure. Cached per database, model and columns."""
@@ -32,7 +42,7 @@ def _insert_statement(model: Any, columns: tuple[str, ...]) -> tuple[str, tuple[
         meta = model._meta
         by_name = {f.attname: f for f in meta.concrete_fields}
         names = [by_name[c].column for c in columns]
-        rest = [f for f in meta.concrete_fields if f.attname not in columns and not f.primary_key]
+        rest = _unlisted(model, columns)
         extra = tuple(f.get_db_prep_save(f.get_default(), connection) for f in rest)
         names += [f.column for f in rest]
         quote = connection.ops.quote_name
@@ -93,7 +103,7 @@ def _unnest_statement(model: Any, columns: tuple[str, ...]) -> tuple[str, tuple[
         quote = connection.ops.quote_name
         by_name = {f.attname: f for f in meta.concrete_fields}
         listed = [by_name[c] for c in columns]
-        rest = [f for f in meta.concrete_fields if f.attname not in columns and not f.primary_key]
+        rest = _unlisted(model, columns)
         is_json = tuple(f.get_internal_type() == "JSONField" for f in listed)
         aliases = [f"c{i}" for i in range(len(listed))]
         select = [f"u.{a}::jsonb" if j else f"u.{a}" for a, j in zip(aliases, is_json, strict=True)]
@@ -122,7 +132,7 @@ def _copy_rows(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
     by_name = {f.attname: f for f in meta.concrete_fields}
     listed = [by_name[c] for c in columns]
     json_at = [i for i, f in enumerate(listed) if f.get_internal_type() == "JSONField"]
-    rest = [f for f in meta.concrete_fields if f.attname not in columns and not f.primary_key]
+    rest = _unlisted(model, columns)
     extra = tuple(_json_text(f.get_default()) if f.get_internal_type() == "JSONField"
                   else f.get_db_prep_save(f.get_default(), connection) for f in rest)
     quote = connection.ops.quote_name
@@ -137,6 +147,7 @@ def _copy_rows(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
 
 def _insert_unnest(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]], tail: str, returning: bool,
                    cursor: Any) -> list[int]:
+    sql, extra, is_json = _unnest_statement(model, columns)  # checks the columns before anything is sent
     if not returning:
         # COPY cannot skip conflicting rows: try it in a savepoint, and only if a row conflicted (a concurrent
         # writer, rare) insert again with ON CONFLICT DO NOTHING.
@@ -149,7 +160,6 @@ def _insert_unnest(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, .
         except IntegrityError:
             if not tail:
                 raise
-    sql, extra, is_json = _unnest_statement(model, columns)
     pk = connection.ops.quote_name(model._meta.pk.column)
     ids: list[int] = []
     for start in range(0, len(rows), INSERT_CHUNK):

@@ -83,3 +83,13 @@ def _db_json(conn, value):
     from amity.core.models import Event
 
     return Event._meta.get_field("payload").get_db_prep_save(value, conn)
+
+
+def test_insert_rows_refuses_to_share_a_per_row_default():
+    from amity.commerce.models import Visitor
+    from amity.core.db import insert_rows
+    from amity.sales.models import Product
+
+    with pytest.raises(ValueError, match="uuid"):  # every product would get the same UUID
+        insert_rows(Product, ("sku", "name"), [("A-1", "A"), ("B-1", "B")])
+    assert not Product.objects.exists() and not Visitor.objects.exists()
