@@ -792,11 +792,14 @@ def record_events(items: list[Any], *, source: str, store: Store | None = None,
         # (IMMEDIATE), so the other web process waits only for the writes. Should a contact or product found here
         # vanish before the commit (a merge, an erasure), the foreign keys refuse it and the batch is resolved again.
         _prepare_events(fresh)
+        latest = max(e["occurred_at"] for _i, e in fresh)
         for attempt in (1, 2):
             known = _event_lookups(fresh)
+            plan = _EventPlan(latest=latest, by_email=dict(known.by_email), products=dict(known.products))
+            _plan_events(fresh, results, known, plan, source=source, store=store, create=False)
             try:
                 with transaction.atomic():
-                    _insert_events(fresh, results, known, source=source, store=store)
+                    _insert_events(plan, results, known, source=source, store=store)
                 break
             except IntegrityError:
                 if attempt == 2:
@@ -835,52 +838,82 @@ def _event_lookups(fresh: list[tuple[int, dict[str, Any]]]) -> _EventLookups:
     return _EventLookups(by_uuid, by_email, visitors, _products_by_sku(list(skus)) if skus else {}, activity)
 
 
-def _insert_events(fresh: list[tuple[int, dict[str, Any]]], results: list[ItemResult | None], known: _EventLookups,
-                   *, source: str, store: Store | None) -> None:
-    by_uuid, by_email, visitors = known.by_uuid, dict(known.by_email), known.visitors
-    products, placeholders = _products((e["product"] for _i, e in fresh if e["product"]), found=known.products)
-    rows: list[tuple[Any, ...]] = []
-    views: dict[tuple[int, int, dt.date], list[dt.datetime]] = defaultdict(list)
-    activity: dict[int, dt.datetime] = {}
-    seen_visitors: dict[str, int | None] = {}
-    identified: dict[str, int] = {}
-    latest = max(e["occurred_at"] for _i, e in fresh)
-    for index, e in fresh:
+@dataclass
+class _EventPlan:
+    """What a batch of events will write, worked out as far as possible before its transaction."""
+
+    latest: dt.datetime
+    by_email: dict[str, int]
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    views: dict[tuple[int, int, dt.date], list[dt.datetime]] = field(default_factory=lambda: defaultdict(list))
+    activity: dict[int, dt.datetime] = field(default_factory=dict)
+    seen_visitors: dict[str, int | None] = field(default_factory=dict)
+    identified: dict[str, int] = field(default_factory=dict)
+    products: dict[str, Product] = field(default_factory=dict)
+    placeholders: list[str] = field(default_factory=list)
+    waiting: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+
+def _plan_events(events: list[tuple[int, dict[str, Any]]], results: list[ItemResult | None], known: _EventLookups,
+                 plan: _EventPlan, *, source: str, store: Store | None, create: bool) -> None:
+    """Each event's row, result, product-view and activity. Without ``create`` (before the transaction) an event
+    whose new customer or unknown SKU must be created first waits in ``plan.waiting``; with it (inside the
+    transaction) those are created."""
+    for index, e in events:
         contact_id: int | None = None
         if e["contact"]:
-            contact = by_uuid.get(e["contact"])
+            contact = known.by_uuid.get(e["contact"])
             if contact is None:
                 results[index] = _error(index, ValidationError(
                     {"contact": [_("There is no contact with the id %(id)s.") % {"id": e["contact"]}]}))
                 continue
             contact_id = contact.merged_into_id or contact.pk
         elif e["email"]:
-            contact_id = by_email.get(e["email"])
+            contact_id = plan.by_email.get(e["email"])
             if contact_id is None:
+                if not create:
+                    plan.waiting.append((index, e))
+                    continue
                 contact_id = _find_contact(e, source=source, store=store).pk  # type: ignore[union-attr]
-                by_email[e["email"]] = contact_id
+                plan.by_email[e["email"]] = contact_id
+        product = plan.products.get(e["product"]["sku"].lower()) if e["product"] else None
+        if e["product"] and product is None:
+            if not create:
+                plan.waiting.append((index, e))
+                continue
+            raise AssertionError("the products of waiting events are created before they are planned")
         if contact_id is None and e["visitor_id"]:
-            contact_id = visitors.get(e["visitor_id"])
+            contact_id = known.visitors.get(e["visitor_id"])
         if e["visitor_id"]:
-            seen_visitors[e["visitor_id"]] = contact_id
-            if contact_id and not visitors.get(e["visitor_id"]):
-                identified[e["visitor_id"]] = contact_id
-        product = products.get(e["product"]["sku"].lower()) if e["product"] else None
-        rows.append((source, e["external_id"], contact_id, e["visitor_id"], e["kind"], e["name"], e["db_occurred_at"],
-                     product.pk if product else None, e["url"], e["db_properties"]))
+            plan.seen_visitors[e["visitor_id"]] = contact_id
+            if contact_id and not known.visitors.get(e["visitor_id"]):
+                plan.identified[e["visitor_id"]] = contact_id
+        plan.rows.append((source, e["external_id"], contact_id, e["visitor_id"], e["kind"], e["name"],
+                          e["db_occurred_at"], product.pk if product else None, e["url"], e["db_properties"]))
         notes = [_("Unknown SKU %(sku)s: a placeholder product was created.") % {"sku": e["product"]["sku"]}] \
-            if e["product"] and e["product"]["sku"] in placeholders else []
+            if e["product"] and e["product"]["sku"] in plan.placeholders else []
         results[index] = ItemResult(index, "created", e["external_id"], 201, [], notes)
         if contact_id:
-            activity[contact_id] = max(activity.get(contact_id, e["occurred_at"]), e["occurred_at"])
+            plan.activity[contact_id] = max(plan.activity.get(contact_id, e["occurred_at"]), e["occurred_at"])
             if e["kind"] == BehaviourKind.PRODUCT_VIEW and product is not None:
-                views[(contact_id, product.pk, e["week"])].append(e["occurred_at"])
-    _insert_rows(rows)
-    _summarise_views(views, {p.pk: p for p in products.values()})
-    facts.bump_activity(activity, known.last_activity)
-    _touch_visitors(seen_visitors, latest, store, known.visitors)
-    for visitor_id, contact_id in identified.items():
-        _attach_visitor(visitor_id, Contact.objects.get(pk=contact_id), store=store, when=latest)
+                plan.views[(contact_id, product.pk, e["week"])].append(e["occurred_at"])
+
+
+def _insert_events(plan: _EventPlan, results: list[ItemResult | None], known: _EventLookups, *, source: str,
+                   store: Store | None) -> None:
+    """Inside the transaction: create the customers and placeholder products the waiting events need, then write
+    the batch."""
+    if plan.waiting:
+        plan.products, plan.placeholders = _products(
+            (e["product"] for _i, e in plan.waiting if e["product"]), found=plan.products)
+        waiting, plan.waiting = plan.waiting, []
+        _plan_events(waiting, results, known, plan, source=source, store=store, create=True)
+    _insert_rows(plan.rows)
+    _summarise_views(plan.views, {p.pk: p for p in plan.products.values()})
+    facts.bump_activity(plan.activity, known.last_activity)
+    _touch_visitors(plan.seen_visitors, plan.latest, store, known.visitors)
+    for visitor_id, contact_id in plan.identified.items():
+        _attach_visitor(visitor_id, Contact.objects.get(pk=contact_id), store=store, when=plan.latest)
 
 
 # --- visitors -------------------------------------------------------------------------------------------------

@@ -202,6 +202,30 @@ def test_product_views_are_one_summary_per_week_updated_in_place():
     assert Event.objects.filter(type="product.viewed").count() == 2
 
 
+def test_a_mixed_batch_creates_what_it_needs_and_answers_in_order():
+    """Known and new customers, known and unknown SKUs and anonymous visitors in one batch: the new customer and
+    the placeholder product are created inside the batch's transaction, each result stays at its index."""
+    testing.make_contact(first_name="Ada", emails=["ada@example.com"])
+    services.record_events([event(0)], source="api")  # BOOT-1 exists from here on
+    results = services.record_events([
+        event(1),  # known customer, known SKU
+        event(2, email="new@example.com", product={"sku": "HAT-9", "name": "Sun hat"}),  # both new
+        event(3, email="", visitor_id="v-1", kind="page_view", product=None),  # anonymous
+        event(4, product={"sku": "HAT-9"}),  # known customer, the SKU created in this batch
+    ], source="api")
+    assert [(r.index, r.status) for r in results] == [(0, "created"), (1, "created"), (2, "created"), (3, "created")]
+    assert results[1].notes == ["Unknown SKU HAT-9: a placeholder product was created."]
+    assert results[3].notes == ["Unknown SKU HAT-9: a placeholder product was created."]
+    assert Product.objects.get(sku="HAT-9").is_placeholder
+    new = Contact.objects.get(emails__email="new@example.com")
+    assert BehaviourEvent.objects.get(external_id="e-2").contact_id == new.pk
+    assert BehaviourEvent.objects.get(external_id="e-3").contact_id is None
+    views = {(s.contact.first_name or s.contact_id, s.product.sku): s.views
+             for s in ProductViewSummary.objects.select_related("contact", "product")}
+    assert views[("Ada", "BOOT-1")] == 2 and views[("Ada", "HAT-9")] == 1
+    assert ProductViewSummary.objects.get(contact=new).views == 1
+
+
 def test_a_batch_that_lost_a_deadlock_runs_again(monkeypatch):
     """PostgreSQL rolls back one of two batches that wait on each other's rows; that batch is written again
     (once) instead of failing with a 500."""
