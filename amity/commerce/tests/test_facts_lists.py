@@ -6,23 +6,16 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from amity import testing
 from amity.api.tests.helpers import ApiClient
 from amity.commerce import services
+from amity.commerce.tests.clock import NOW
 from amity.contacts.models import Contact
 
-NOW = dt.datetime(2026, 5, 6, 12, 0, tzinfo=dt.UTC)
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
-
-
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import json
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.test import Client
 
 from amity import testing
@@ -18,14 +17,7 @@ from amity.contacts.models import Contact
 from amity.core.models import Event
 from amity.sales.models import Product
 
-NOW = dt.datetime(2026, 5, 6, 12, 0, tzinfo=dt.UTC)  # a Wednesday; the week starts on Monday 2026-05-04
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
-
-
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

@@ -9,17 +9,11 @@ import time_machine
 
 from amity import testing
 from amity.commerce import services
+from amity.commerce.tests.clock import NOW
 from amity.core.models import Event
 from amity.timeline.presenters import describe
 
-NOW = dt.datetime(2026, 5, 6, 12, 0, tzinfo=dt.UTC)
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
-
-
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def order(**over):

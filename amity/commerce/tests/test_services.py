@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from amity import testing
@@ -16,14 +15,7 @@ from amity.contacts.models import Contact
 from amity.core.models import AuditEntry, Event, ExchangeRate
 from amity.sales.models import Product, ProductPrice
 
-NOW = dt.datetime(2026, 5, 6, 12, 0, tzinfo=dt.UTC)
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
-
-
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def order_data(**over):
