@@ -25,6 +25,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run as core_bench  # noqa: E402  (bench/run.py: production settings for the benches)
+
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 RESULTS = ROOT / "bench" / "results"
@@ -37,11 +40,10 @@ TARGET_CSV_SECONDS = 60.0
 
 
 def env() -> dict[str, str]:
-    e = dict(os.environ)
-    e.update({"AMITY_ENV": "production", "DEBUG": "0", "SECRET_KEY": "bench-exports-" + "x" * 40,
-              "ALLOWED_HOSTS": "127.0.0.1,testserver", "SECURE_SSL_REDIRECT": "0", "AMITY_SQLITE_NAME": DB_NAME,
-              "DJANGO_SETTINGS_MODULE": "amity.settings", "LOG_LEVEL": "WARNING"})
-    e.pop("DATABASE_URL", None)
+    """bench/run.py's production settings on this bench's database copy."""
+    e = core_bench.env("bench-exports-" + "x" * 40)
+    e["AMITY_SQLITE_NAME"] = DB_NAME
+    e["ALLOWED_HOSTS"] = "127.0.0.1,testserver"  # the test client calls itself testserver
     return e
 
 

@@ -28,6 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run as core_bench  # noqa: E402  (bench/run.py: production settings for the benches)
+
 ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("AMITY_VAR_DIR", ROOT / "var"))
 RESULTS = ROOT / "bench" / "results"
@@ -47,11 +50,9 @@ CITIES = ["Berlin", "Paris", "Shanghai", "New York", "London", "São Paulo", "La
 
 
 def env() -> dict[str, str]:
-    e = dict(os.environ)
-    e.update({"AMITY_ENV": "production", "DEBUG": "0", "SECRET_KEY": "bench-imports-" + "x" * 40,
-              "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0", "AMITY_SQLITE_NAME": DB_NAME,
-              "DJANGO_SETTINGS_MODULE": "amity.settings", "LOG_LEVEL": "WARNING"})
-    e.pop("DATABASE_URL", None)
+    """bench/run.py's production settings on this bench's database copy."""
+    e = core_bench.env("bench-imports-" + "x" * 40)
+    e["AMITY_SQLITE_NAME"] = DB_NAME
     return e
 
 
