@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -60,9 +61,9 @@ def insert_rows(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]
     hit a unique constraint, as ``bulk_create`` does; ``returning`` gives the new ids in the rows' order.
 
     SQLite: ``executemany`` in chunks (no round trips in-process), or multi-row ``VALUES … RETURNING``.
-    PostgreSQL: one ``INSERT … SELECT FROM unnest(column arrays)`` per chunk, whatever the number of rows: per-row
-    statements cost a round trip and a parse each (500 events: ~40 ms → ~4 ms). Values may be plain Python values
-    there (aware datetimes, dates, dicts/lists or ``Jsonb`` for JSON columns)."""
+    PostgreSQL: one ``COPY``, or, to skip conflicts or return ids, one ``INSERT … SELECT FROM unnest(column arrays)``
+    per chunk: per-row statements cost a round trip and a parse each (500 events: ~40 ms → ~4 ms). Values may be
+    plain Python values there (aware datetimes, dates, dicts/lists or ``Jsonb`` for JSON columns)."""
     if not rows:
         return []
     if cursor is None:
@@ -71,7 +72,7 @@ def insert_rows(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]
                                cursor=own)
     tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     if connection.vendor == "postgresql":
-        return _insert_unnest(model, tuple(columns), rows, tail, returning, cursor)
+        return _insert_pg(model, tuple(columns), rows, tail, returning, cursor)
     sql, extra = _insert_statement(model, tuple(columns))
     if not returning:
         for start in range(0, len(rows), INSERT_CHUNK):
@@ -91,30 +92,57 @@ def insert_rows(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]
     return ids
 
 
-_UNNEST: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[Any, ...], tuple[bool, ...]]] = {}
+@dataclass(frozen=True)
+class _PgInsert:
+    """PostgreSQL statements for inserting ``columns`` of a model, the unlisted columns given their defaults."""
+
+    unnest_sql: str  # INSERT … SELECT u.a, u.b::jsonb, %s, … FROM unnest(%s::type[], …) AS u(…)
+    unnest_extra: tuple[Any, ...]  # the defaults, as the statement's first parameters
+    copy_sql: str  # COPY t (…) FROM STDIN
+    copy_extra: tuple[Any, ...]  # the defaults, appended to each row
+    is_json: tuple[bool, ...]  # which listed columns are JSON (sent as text)
 
 
-def _unnest_statement(model: Any, columns: tuple[str, ...]) -> tuple[str, tuple[Any, ...], tuple[bool, ...]]:
-    """PostgreSQL: ``INSERT INTO t (…) SELECT u.a, u.b::jsonb, %s, … FROM unnest(%s::type[], …) AS u(…)``, the
-    unlisted columns given their defaults as parameters; plus which listed columns are JSON (sent as text)."""
+_PG_INSERTS: dict[tuple[str, tuple[str, ...]], _PgInsert] = {}
+
+
+def _pg_insert(model: Any, columns: tuple[str, ...]) -> _PgInsert:
     key = (model._meta.label, columns)
-    if key not in _UNNEST:
+    if key not in _PG_INSERTS:
         meta = model._meta
         quote = connection.ops.quote_name
         by_name = {f.attname: f for f in meta.concrete_fields}
         listed = [by_name[c] for c in columns]
         rest = _unlisted(model, columns)
-        is_json = tuple(f.get_internal_type() == "JSONField" for f in listed)
+        arrays, is_json = _pg_arrays(listed)
         aliases = [f"c{i}" for i in range(len(listed))]
         select = [f"u.{a}::jsonb" if j else f"u.{a}" for a, j in zip(aliases, is_json, strict=True)]
         select += [f"%s::{f.db_type(connection)}" for f in rest]
-        arrays = ["%s::text[]" if j else f"%s::{f.db_type(connection)}[]" for f, j in zip(listed, is_json, strict=True)]
-        names = ", ".join(quote(f.column) for f in listed + rest)
-        sql = (f"INSERT INTO {quote(meta.db_table)} ({names}) SELECT {', '.join(select)} "  # noqa: S608
-               f"FROM unnest({', '.join(arrays)}) AS u({', '.join(aliases)})")
-        extra = tuple(f.get_db_prep_save(f.get_default(), connection) for f in rest)
-        _UNNEST[key] = (sql, extra, is_json)
-    return _UNNEST[key]
+        table, names = quote(meta.db_table), ", ".join(quote(f.column) for f in listed + rest)
+        _PG_INSERTS[key] = _PgInsert(
+            unnest_sql=(f"INSERT INTO {table} ({names}) SELECT {', '.join(select)} "  # noqa: S608
+                        f"FROM unnest({', '.join(arrays)}) AS u({', '.join(aliases)})"),
+            unnest_extra=tuple(f.get_db_prep_save(f.get_default(), connection) for f in rest),
+            copy_sql=f"COPY {table} ({names}) FROM STDIN",
+            copy_extra=tuple(_json_text(f.get_default()) if f.get_internal_type() == "JSONField"
+                             else f.get_db_prep_save(f.get_default(), connection) for f in rest),
+            is_json=is_json)
+    return _PG_INSERTS[key]
+
+
+def _pg_arrays(fields: list[Any]) -> tuple[list[str], tuple[bool, ...]]:
+    """One array parameter per field, cast to the column's type (JSON travels as text), and which are JSON."""
+    is_json = tuple(f.get_internal_type() == "JSONField" for f in fields)
+    return ["%s::text[]" if j else f"%s::{f.db_type(connection)}[]" for f, j in zip(fields, is_json, strict=True)], is_json
+
+
+def _column_arrays(rows: list[tuple[Any, ...]], is_json: tuple[bool, ...]) -> list[list[Any]]:
+    """Rows → one list per column (the unnest parameters), JSON values serialised."""
+    arrays = [list(col) for col in zip(*rows, strict=True)]
+    for i, j in enumerate(is_json):
+        if j:
+            arrays[i] = [_json_text(v) for v in arrays[i]]
+    return arrays
 
 
 def _json_text(value: Any) -> str | None:
@@ -125,29 +153,22 @@ def _json_text(value: Any) -> str | None:
     return json.dumps(getattr(value, "obj", value), cls=DjangoJSONEncoder)  # a psycopg Jsonb carries .obj
 
 
-def _copy_rows(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]], cursor: Any) -> None:
+def _copy_rows(plan: _PgInsert, rows: list[tuple[Any, ...]], cursor: Any) -> None:
     """PostgreSQL ``COPY … FROM STDIN``: psycopg formats the rows in C (the unnest statement's text arrays are
-    escaped in Python: ~45 ms of 500 events' 75). Unlisted columns get their defaults."""
-    meta = model._meta
-    by_name = {f.attname: f for f in meta.concrete_fields}
-    listed = [by_name[c] for c in columns]
-    json_at = [i for i, f in enumerate(listed) if f.get_internal_type() == "JSONField"]
-    rest = _unlisted(model, columns)
-    extra = tuple(_json_text(f.get_default()) if f.get_internal_type() == "JSONField"
-                  else f.get_db_prep_save(f.get_default(), connection) for f in rest)
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(f.column) for f in listed + rest)
+    escaped in Python: ~45 ms of 500 events' 75)."""
+    json_at = [i for i, j in enumerate(plan.is_json) if j]
+    extra = plan.copy_extra
     # The raw psycopg cursor's errors are turned into Django's (IntegrityError …), as cursor.execute's are.
-    with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({names}) FROM STDIN") as copy:
+    with connection.wrap_database_errors, cursor.cursor.copy(plan.copy_sql) as copy:
         for row in rows:
             if json_at:
                 row = tuple(_json_text(v) if i in json_at else v for i, v in enumerate(row))
             copy.write_row(row + extra if extra else row)
 
 
-def _insert_unnest(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]], tail: str, returning: bool,
-                   cursor: Any) -> list[int]:
-    sql, extra, is_json = _unnest_statement(model, columns)  # checks the columns before anything is sent
+def _insert_pg(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]], tail: str, returning: bool,
+               cursor: Any) -> list[int]:
+    plan = _pg_insert(model, columns)  # checks the columns before anything is sent
     if not returning:
         # COPY cannot skip conflicting rows: try it in a savepoint, and only if a row conflicted (a concurrent
         # writer, rare) insert again with ON CONFLICT DO NOTHING.
@@ -155,7 +176,7 @@ def _insert_unnest(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, .
 
         try:
             with transaction.atomic(savepoint=bool(tail)):
-                _copy_rows(model, columns, rows, cursor)
+                _copy_rows(plan, rows, cursor)
             return []
         except IntegrityError:
             if not tail:
@@ -163,11 +184,8 @@ def _insert_unnest(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, .
     pk = connection.ops.quote_name(model._meta.pk.column)
     ids: list[int] = []
     for start in range(0, len(rows), INSERT_CHUNK):
-        arrays = [list(col) for col in zip(*rows[start:start + INSERT_CHUNK], strict=True)]
-        for i, j in enumerate(is_json):
-            if j:
-                arrays[i] = [_json_text(v) for v in arrays[i]]
-        cursor.execute(sql + tail + (f" RETURNING {pk}" if returning else ""), [*extra, *arrays])
+        cursor.execute(plan.unnest_sql + tail + (f" RETURNING {pk}" if returning else ""),
+                       [*plan.unnest_extra, *_column_arrays(rows[start:start + INSERT_CHUNK], plan.is_json)])
         if returning:
             ids.extend(r[0] for r in cursor.fetchall())
     return ids
@@ -202,20 +220,16 @@ def update_rows(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]
         sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
         cursor.executemany(f"UPDATE {table} SET {sets} WHERE {pk} = %s{guard}", rows)  # noqa: S608
         return
-    is_json = [f.get_internal_type() == "JSONField" for f in fields]
+    arrays, is_json = _pg_arrays(fields)
     aliases = [f"c{i}" for i in range(len(fields))]
     sets = ", ".join(f"{quote(f.column)} = u.{a}{'::jsonb' if j else ''}"
                      for f, a, j in zip(fields, aliases, is_json, strict=True))
-    arrays = ["%s::text[]" if j else f"%s::{f.db_type(connection)}[]" for f, j in zip(fields, is_json, strict=True)]
     arrays.append(f"%s::{meta.pk.db_type(connection)}[]")
     guard = ""
     if forward_only:
         col, alias = quote(by_name[forward_only].column), aliases[columns.index(forward_only)]
         guard = f" AND ({table}.{col} IS NULL OR {table}.{col} < u.{alias})"
-    values = [list(col) for col in zip(*rows, strict=True)]
-    for i, j in enumerate(is_json):
-        if j:
-            values[i] = [_json_text(v) for v in values[i]]
+    values = _column_arrays(rows, (*is_json, False))  # the last column is the key
     cursor.execute(f"UPDATE {table} SET {sets} FROM unnest({', '.join(arrays)}) AS u({', '.join(aliases)}, pk) "  # noqa: S608
                    f"WHERE {table}.{pk} = u.pk{guard}", values)
 
