@@ -606,7 +606,7 @@ def _adapters(model: Any, columns: list[str]) -> list[Any]:
     hot path's inserts skip the ORM compiler, which cost more per row than the database."""
     from django.db import connection
 
-    if connection.vendor == "postgresql":  # core.db's unnest insert takes datetimes, dates and dicts as they are
+    if connection.vendor == "postgresql":  # core.db's PostgreSQL writes take datetimes, dates and dicts as they are
         return [None] * len(columns)
     by_column = {f.attname: f for f in model._meta.concrete_fields}
     out: list[Any] = []
@@ -637,12 +637,16 @@ def _sqlite_datetime(value: dt.datetime | None) -> str | None:
     return str(value)
 
 
+def _adapt(adapt: list[Any], values: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(v if a is None else a(v) for a, v in zip(adapt, values, strict=True))
+
+
 def _raw_insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]], *, ignore_conflicts: bool = False,
                 returning: bool = False) -> list[int]:
     """``core.db.insert_rows`` of plain Python values, adapted per column for the driver first."""
     adapt = _adapters(model, columns)
     if any(adapt):
-        rows = [tuple(v if a is None else a(v) for a, v in zip(adapt, row, strict=True)) for row in rows]
+        rows = [_adapt(adapt, row) for row in rows]
     return insert_rows(model, tuple(columns), rows, ignore_conflicts=ignore_conflicts, returning=returning)
 
 
@@ -650,8 +654,7 @@ def _raw_update(model: Any, columns: list[str], rows: list[tuple[Any, ...]], *, 
     """``core.db.update_rows`` of plain Python values (each row ``(*values, pk)``), adapted like ``_raw_insert``."""
     adapt = _adapters(model, columns)
     if any(adapt):
-        rows = [tuple(v if a is None else a(v) for a, v in zip(adapt, row[:-1], strict=True)) + (row[-1],)
-                for row in rows]
+        rows = [_adapt(adapt, row[:-1]) + (row[-1],) for row in rows]
     update_rows(model, tuple(columns), rows, forward_only=forward_only)
 
 
@@ -743,23 +746,19 @@ def _insert_rows(rows: list[tuple[Any, ...]]) -> None:
     (``_prepare_events``). A concurrent duplicate ``external_id`` is skipped, as a replay."""
     if not rows:
         return
-    received = _raw_values(BehaviourEvent, ["received_at"], (timezone.now(),))[0]
+    received = _adapt(_adapters(BehaviourEvent, ["received_at"]), (timezone.now(),))[0]
     insert_rows(BehaviourEvent, tuple(_EVENT_COLUMNS),
                 [(src, ext, contact_id, visitor, kind, name, at, received, product_id, url, props)
                  for src, ext, contact_id, visitor, kind, name, at, product_id, url, props in rows],
                 ignore_conflicts=True)
 
 
-def _raw_values(model: Any, columns: list[str], values: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple(v if a is None else a(v) for a, v in zip(_adapters(model, columns), values, strict=True))
-
-
 def _prepare_events(fresh: list[tuple[int, dict[str, Any]]]) -> None:
     """What each event's row needs that does not depend on the database's state — its time and properties as the
     driver takes them, its week — worked out before the transaction, so the write lock is held for less."""
+    adapt = _adapters(BehaviourEvent, ["occurred_at", "properties"])
     for _i, e in fresh:
-        e["db_occurred_at"], e["db_properties"] = _raw_values(BehaviourEvent, ["occurred_at", "properties"],
-                                                              (e["occurred_at"], e["properties"]))
+        e["db_occurred_at"], e["db_properties"] = _adapt(adapt, (e["occurred_at"], e["properties"]))
         e["week"] = _week_start(e["occurred_at"])
 
 
