@@ -334,11 +334,11 @@ def postgres_ready() -> bool:
 
 
 def part_big(environ: dict[str, str]) -> dict[str, Any]:
+    prepared = child("prepare", environ)  # first: it makes the bench SKUs the generated events refer to
     print(f"Generating {EVENTS:,} events, {ORDERS:,} orders, {CARTS:,} abandoned carts…", flush=True)
     data = child("bulk", environ)
     core_bench.manage("analyze_db", environ=environ)
     core_bench.manage("collectstatic", "--noinput", "-v", "0", environ=environ)
-    prepared = child("prepare", environ)
     cookie = {"Cookie": f"sessionid={prepared['session']}"}
     pages = {"360": [f"/contacts/{u}/" for u in data["heavy"][:100] + data["spread"][:100]],
              "recoverable": ["/commerce/recoverable/", "/commerce/recoverable/?sort=age"]}
