@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from amity.contacts.models import Contact, ContactEmail
 from amity.core import audit
-from amity.core.db import insert_rows, is_deadlock, update_rows
+from amity.core.db import insert_rows, is_deadlock, pg_array, update_rows
 from amity.core.events import emit
 from amity.core.models import AuditAction, Event
 from amity.core.money import CENT, base_currency, rate_on
@@ -597,7 +597,7 @@ def _touch_visitors(visitors: dict[str, int | None], when: dt.datetime, store: S
         _raw_insert(Visitor, ["visitor_id", "contact_id", "store_id", "first_seen_at", "last_seen_at",
                               "identified_at"], new, ignore_conflicts=True)
     if existing:  # to the minute, like a contact's last activity: not one row write per event
-        Visitor.objects.filter(visitor_id__in=list(existing), last_seen_at__lt=when - facts.ACTIVITY_GRANULARITY) \
+        Visitor.objects.filter(visitor_id__one_of=existing, last_seen_at__lt=when - facts.ACTIVITY_GRANULARITY) \
             .update(last_seen_at=when)
 
 
@@ -659,23 +659,23 @@ def _raw_update(model: Any, columns: list[str], rows: list[tuple[Any, ...]], *, 
 
 
 def _summary_ids(keys: list[tuple[int, int, dt.date]]) -> list[int]:
-    """The ids of the summaries with exactly these (contact, product, week) keys — one row-value ``IN (VALUES …)``
-    (filtering each column by its own ``IN`` matched every product of every contact in the batch: 2,400 rows
-    loaded for 150 wanted). Locked on PostgreSQL, so two batches add their views one after the other."""
+    """The ids of the summaries with exactly these (contact, product, week) keys — one row-value ``IN``, the keys
+    sent as arrays (filtering each column by its own ``IN`` matched every product of every contact in the batch:
+    2,400 rows loaded for 150 wanted). Locked on PostgreSQL, so two batches add their views one after the other."""
     from django.db import connection
 
-    pg = connection.vendor == "postgresql"
     table = connection.ops.quote_name(ProductViewSummary._meta.db_table)
-    ids: list[int] = []
+    if connection.vendor == "postgresql":
+        keys_sql = "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::date[])"
+        params: list[Any] = [pg_array(column) for column in zip(*keys, strict=True)]
+        lock = " ORDER BY id FOR UPDATE"
+    else:
+        keys_sql = "SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(%s)"
+        params, lock = [json.dumps([(c, p, w.isoformat()) for c, p, w in keys])], ""
     with connection.cursor() as cursor:
-        for start in range(0, len(keys), 2000):
-            chunk = keys[start:start + 2000]
-            cursor.execute(
-                f"SELECT id FROM {table} WHERE (contact_id, product_id, week_start) IN "  # noqa: S608
-                f"(VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))}){' ORDER BY id FOR UPDATE' if pg else ''}",
-                [v for c, p, w in chunk for v in (c, p, w if pg else w.isoformat())])
-            ids.extend(r[0] for r in cursor.fetchall())
-    return ids
+        cursor.execute(f"SELECT id FROM {table} WHERE (contact_id, product_id, week_start) IN ({keys_sql}){lock}",  # noqa: S608
+                       params)
+        return [r[0] for r in cursor.fetchall()]
 
 
 def _summarise_views(views: dict[tuple[int, int, dt.date], list[dt.datetime]], products: dict[int, Product]) -> None:
@@ -684,7 +684,7 @@ def _summarise_views(views: dict[tuple[int, int, dt.date], list[dt.datetime]], p
     if not views:
         return
     existing = {(s.contact_id, s.product_id, s.week_start): s
-                for s in ProductViewSummary.objects.filter(pk__in=_summary_ids(list(views)))}
+                for s in ProductViewSummary.objects.filter(pk__one_of=_summary_ids(list(views)))}
     to_update, new_keys = [], []
     for key, moments in views.items():
         summary = existing.get(key)
@@ -701,7 +701,7 @@ def _summarise_views(views: dict[tuple[int, int, dt.date], list[dt.datetime]], p
         _raw_update(ProductViewSummary, ["views", "last_viewed_at"],
                     [(s.views, s.last_viewed_at, s.pk) for s in to_update])
         shown: dict[int | None, dt.datetime] = dict(
-            Event.objects.filter(pk__in=[s.event_id for s in to_update if s.event_id]).values_list("pk", "occurred_at"))
+            Event.objects.filter(pk__one_of=[s.event_id for s in to_update if s.event_id]).values_list("pk", "occurred_at"))
         payloads = [(s, _view_payload(products[s.product_id], s.week_start, s.views, s.last_viewed_at))
                     for s in to_update if s.event_id in shown]
         _raw_update(Event, ["payload"], [(payload, s.event_id) for s, payload in payloads
@@ -777,7 +777,7 @@ def record_events(items: list[Any], *, source: str, store: Store | None = None,
             results[index] = _error(index, exc, 400 if not isinstance(raw, dict) else 422)
     # ``exclude(external_id="")`` repeats the unique index's condition so the database can use that (partial)
     # index: without it SQLite scanned the whole table (0.6 s a batch with 3M stored events).
-    seen = set(BehaviourEvent.objects.filter(source=source, external_id__in=[e["external_id"] for _i, e in good])
+    seen = set(BehaviourEvent.objects.filter(external_id__one_of=[e["external_id"] for _i, e in good], source=source)
                .exclude(external_id="").values_list("external_id", flat=True)) if good else set()
     fresh: list[tuple[int, dict[str, Any]]] = []
     for index, event in good:
@@ -826,14 +826,15 @@ def _event_lookups(fresh: list[tuple[int, dict[str, Any]]]) -> _EventLookups:
     emails = {e["email"] for _i, e in fresh if e["email"] and not e["contact"]}
     visitor_ids = {e["visitor_id"] for _i, e in fresh if e["visitor_id"]}
     skus = {e["product"]["sku"].lower() for _i, e in fresh if e["product"]}
-    by_uuid = {c.uuid: c for c in Contact.objects.filter(uuid__in=uuids).only("pk", "uuid", "merged_into_id",
-                                                                            "last_activity_at")} if uuids else {}
-    by_email = dict(ContactEmail.objects.filter(email__in=emails).values_list("email", "contact_id")) if emails else {}
-    visitors = dict(Visitor.objects.filter(visitor_id__in=visitor_ids).values_list("visitor_id", "contact_id")) \
+    by_uuid = {c.uuid: c for c in Contact.objects.filter(uuid__one_of=uuids).only("pk", "uuid", "merged_into_id",
+                                                                                "last_activity_at")} if uuids else {}
+    by_email = dict(ContactEmail.objects.filter(email__one_of=emails).values_list("email", "contact_id")) \
+        if emails else {}
+    visitors = dict(Visitor.objects.filter(visitor_id__one_of=visitor_ids).values_list("visitor_id", "contact_id")) \
         if visitor_ids else {}
     ids = {c.merged_into_id or c.pk for c in by_uuid.values()} | set(by_email.values()) | \
         {c for c in visitors.values() if c}
-    activity = dict(Contact.objects.filter(pk__in=ids).values_list("pk", "last_activity_at")) if ids else {}
+    activity = dict(Contact.objects.filter(pk__one_of=ids).values_list("pk", "last_activity_at")) if ids else {}
     return _EventLookups(by_uuid, by_email, visitors, _products_by_sku(list(skus)) if skus else {}, activity)
 
 

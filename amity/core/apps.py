@@ -7,4 +7,4 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from amity.core import event_handlers  # noqa: F401  (registers the outbox handlers)
+        from amity.core import db, event_handlers  # noqa: F401  (the ``one_of`` lookup; the outbox handlers)

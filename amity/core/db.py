@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.db.models import Field, Lookup
 
 INSERT_CHUNK = 5000
 _INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[Any, ...]]] = {}
@@ -136,13 +138,46 @@ def _pg_arrays(fields: list[Any]) -> tuple[list[str], tuple[bool, ...]]:
     return ["%s::text[]" if j else f"%s::{f.db_type(connection)}[]" for f, j in zip(fields, is_json, strict=True)], is_json
 
 
-def _column_arrays(rows: list[tuple[Any, ...]], is_json: tuple[bool, ...]) -> list[list[Any]]:
-    """Rows → one list per column (the unnest parameters), JSON values serialised."""
-    arrays = [list(col) for col in zip(*rows, strict=True)]
-    for i, j in enumerate(is_json):
-        if j:
-            arrays[i] = [_json_text(v) for v in arrays[i]]
-    return arrays
+def _column_arrays(rows: list[tuple[Any, ...]], is_json: tuple[bool, ...]) -> list[str]:
+    """Rows → one array literal per column (the unnest parameters), JSON values serialised."""
+    return [pg_array(_json_text(v) for v in col) if j else pg_array(col)
+            for col, j in zip(zip(*rows, strict=True), is_json, strict=True)]
+
+
+def pg_array(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal (``{"a","b c",NULL}``) of plain values, for a ``%s::type[]`` parameter. Built
+    here because psycopg adapts a list element by element in Python: 500 keys cost 1.5 ms that way, 0.25 ms so.
+    Every element but an integer is double-quoted with its backslashes and quotes escaped (the array syntax);
+    datetimes, dates, UUIDs and decimals are written as ``str()`` gives them, which PostgreSQL reads back."""
+    parts = []
+    for v in values:
+        if v is None:
+            parts.append("NULL")
+        elif isinstance(v, int) and not isinstance(v, bool):
+            parts.append(str(v))
+        else:
+            text = v if isinstance(v, str) else str(v)
+            parts.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(parts) + "}"
+
+
+@Field.register_lookup
+class OneOf(Lookup):
+    """``field__one_of=[…]``: ``IN`` for hundreds of keys sent as one parameter, so the statement's text stays the
+    same whatever the count (``__in`` writes one placeholder per key; psycopg parses such a statement anew each
+    time, ~3 ms for 500 keys). PostgreSQL: ``= ANY(%s::type[])``; SQLite: ``IN (SELECT value FROM json_each(%s))``.
+    Both probe the column's index once per key."""
+
+    lookup_name = "one_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, params = self.process_lhs(compiler, connection)
+        field = self.lhs.output_field
+        values = [field.get_db_prep_value(v, connection, prepared=False) for v in self.rhs if v is not None]
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s::{field.cast_db_type(connection)}[])", [*params, pg_array(values)]
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*params, json.dumps(values, default=str)]
 
 
 def _json_text(value: Any) -> str | None:

@@ -93,3 +93,47 @@ def test_insert_rows_refuses_to_share_a_per_row_default():
     with pytest.raises(ValueError, match="uuid"):  # every product would get the same UUID
         insert_rows(Product, ("sku", "name"), [("A-1", "A"), ("B-1", "B")])
     assert not Product.objects.exists() and not Visitor.objects.exists()
+
+
+# --- one_of: many keys as one parameter (the hot paths' lookups) ------------------------------------------------
+
+AWKWARD = ['say "hi"', "back\\slash", "a,b", "{braces}", " spaced ", "NULL", "", "ünïcødé 中文", "it's"]
+
+
+def test_one_of_matches_exactly_the_given_values_however_they_are_written():
+    from amity.commerce.models import Visitor
+    from amity.core.db import insert_rows
+
+    when = _db_time(connection, "2026-05-06T10:00:00Z")
+    insert_rows(Visitor, ("visitor_id", "first_seen_at", "last_seen_at"),
+                [(v, when, when) for v in [*AWKWARD, "not asked"]])
+    found = set(Visitor.objects.filter(visitor_id__one_of=AWKWARD).values_list("visitor_id", flat=True))
+    assert found == set(AWKWARD)
+    assert not Visitor.objects.filter(visitor_id__one_of=[]).exists()
+    assert list(Visitor.objects.filter(visitor_id__one_of=["not asked", None]).values_list("visitor_id", flat=True)) \
+        == ["not asked"]
+
+
+def test_one_of_takes_keys_uuids_and_datetimes():
+    import datetime as dt
+
+    from amity.contacts.models import Contact
+
+    ada, bob, _cy = (make_contact(first_name=n) for n in ("Ada", "Bob", "Cy"))
+    assert set(Contact.objects.filter(pk__one_of=[ada.pk, bob.pk]).values_list("first_name", flat=True)) == {"Ada", "Bob"}
+    assert list(Contact.objects.filter(uuid__one_of={bob.uuid}).values_list("first_name", flat=True)) == ["Bob"]
+    moment = dt.datetime(2026, 2, 3, 4, 5, 6, 789, tzinfo=dt.UTC)
+    Contact.objects.filter(pk=ada.pk).update(last_activity_at=moment)
+    assert list(Contact.objects.filter(last_activity_at__one_of=[moment]).values_list("pk", flat=True)) == [ada.pk]
+
+
+def test_update_rows_keeps_json_text_with_quotes_and_backslashes():
+    from amity.core.db import insert_rows, update_rows
+    from amity.core.models import Event
+
+    [pk] = insert_rows(Event, ("type", "subject_type", "subject_id", "occurred_at", "payload"),
+                       [("probe", "probe", 1, _db_time(connection, "2026-05-06T10:00:00Z"), _db_json(connection, {}))],
+                       returning=True)
+    payload = {"query": AWKWARD, "nested": {"path": "C:\\temp\\{x}"}}
+    update_rows(Event, ("payload",), [(_db_json(connection, payload), pk)])
+    assert Event.objects.get(pk=pk).payload == payload
