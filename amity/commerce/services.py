@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from amity.contacts.models import Contact, ContactEmail
 from amity.core import audit
-from amity.core.db import insert_rows, is_deadlock, pg_array, update_rows
+from amity.core.db import insert_rows, is_deadlock, mapped_reads, pg_array, update_rows
 from amity.core.events import emit
 from amity.core.models import AuditAction, Event
 from amity.core.money import CENT, base_currency, rate_on
@@ -787,26 +787,32 @@ def record_events(items: list[Any], *, source: str, store: Store | None = None,
             seen.add(event["external_id"])
             fresh.append((index, event))
     if fresh:
-        # Reads first, outside the transaction: on SQLite a transaction holds the one write lock from its start
-        # (IMMEDIATE), so the other web process waits only for the writes. Should a contact or product found here
-        # vanish before the commit (a merge, an erasure), the foreign keys refuse it and the batch is resolved again.
         _prepare_events(fresh)
-        latest = max(e["occurred_at"] for _i, e in fresh)
-        for attempt in (1, 2):
-            known = _event_lookups(fresh)
-            plan = _EventPlan(latest=latest, by_email=dict(known.by_email), products=dict(known.products))
-            _plan_events(fresh, results, known, plan, source=source, store=store, create=False)
-            try:
-                with transaction.atomic():
-                    _insert_events(plan, results, known, source=source, store=store)
-                break
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-            except OperationalError as exc:  # a deadlock with another batch: PostgreSQL rolled this one back
-                if attempt == 2 or not is_deadlock(exc):
-                    raise
+        with mapped_reads():
+            _write_events(fresh, results, source=source, store=store)
     return [r for r in results if r is not None]
+
+
+def _write_events(fresh: list[tuple[int, dict[str, Any]]], results: list[ItemResult | None], *, source: str,
+                  store: Store | None) -> None:
+    """Reads first, outside the transaction: on SQLite a transaction holds the one write lock from its start
+    (IMMEDIATE), so the other web process waits only for the writes. Should a contact or product found here vanish
+    before the commit (a merge, an erasure), the foreign keys refuse it and the batch is resolved again."""
+    latest = max(e["occurred_at"] for _i, e in fresh)
+    for attempt in (1, 2):
+        known = _event_lookups(fresh)
+        plan = _EventPlan(latest=latest, by_email=dict(known.by_email), products=dict(known.products))
+        _plan_events(fresh, results, known, plan, source=source, store=store, create=False)
+        try:
+            with transaction.atomic():
+                _insert_events(plan, results, known, source=source, store=store)
+            return
+        except IntegrityError:
+            if attempt == 2:
+                raise
+        except OperationalError as exc:  # a deadlock with another batch: PostgreSQL rolled this one back
+            if attempt == 2 or not is_deadlock(exc):
+                raise
 
 
 @dataclass

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,29 @@ def refresh_planner_statistics() -> None:
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA analysis_limit=1000")
         cursor.execute("ANALYZE")
+
+
+MAPPED_BYTES = 1 << 40  # as much of the file as SQLite allows (its builds cap it, commonly at 2 GB)
+
+
+@contextmanager
+def mapped_reads() -> Iterator[None]:
+    """On SQLite, read the database file through memory-mapped I/O for the duration (PostgreSQL: nothing).
+
+    For write batches that touch thousands of pages: another process's commit empties this connection's page
+    cache, so each batch reads its index pages again, one ``read()`` call each, while it holds the write lock
+    (ingest, 500 events: ~15 % more events per second with mapped reads). Not kept on: mapped pages count in the
+    process's resident memory, which for a web worker should stay small (see docs/performance.md)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA mmap_size={MAPPED_BYTES}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA mmap_size=0")
 
 
 def _unlisted(model: Any, columns: tuple[str, ...]) -> list[Any]:

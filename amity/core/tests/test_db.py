@@ -137,3 +137,30 @@ def test_update_rows_keeps_json_text_with_quotes_and_backslashes():
     payload = {"query": AWKWARD, "nested": {"path": "C:\\temp\\{x}"}}
     update_rows(Event, ("payload",), [(_db_json(connection, payload), pk)])
     assert Event.objects.get(pk=pk).payload == payload
+
+
+def test_mapped_reads_are_on_only_for_the_block_even_when_it_fails(tmp_path, monkeypatch):
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    from amity.core import db
+
+    if connection.vendor != "sqlite":
+        pytest.skip("memory-mapped reads are a SQLite setting; on PostgreSQL the block only runs")
+    # The test database lives in memory, where mmap does not apply: a database file, as in production.
+    on_file = DatabaseWrapper({**connection.settings_dict, "NAME": str(tmp_path / "mapped.sqlite3")}, alias="mapped")
+    monkeypatch.setattr(db, "connection", on_file)
+
+    def mapped() -> int:
+        with on_file.cursor() as cursor:
+            cursor.execute("PRAGMA mmap_size")
+            return cursor.fetchone()[0]
+
+    try:
+        with db.mapped_reads():
+            assert mapped() > 0
+        assert mapped() == 0
+        with pytest.raises(RuntimeError), db.mapped_reads():
+            raise RuntimeError("the batch failed")
+        assert mapped() == 0  # a web worker's memory stays small after a failed batch too
+    finally:
+        on_file.close()
