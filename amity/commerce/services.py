@@ -834,7 +834,7 @@ def _event_lookups(fresh: list[tuple[int, dict[str, Any]]]) -> _EventLookups:
     skus = {e["product"]["sku"].lower() for _i, e in fresh if e["product"]}
     by_uuid = {c.uuid: c for c in Contact.objects.filter(uuid__one_of=uuids).only("pk", "uuid", "merged_into_id",
                                                                                 "last_activity_at")} if uuids else {}
-    by_email = dict(ContactEmail.objects.filter(email__one_of=emails).values_list("email", "contact_id")) \
+    by_email = dict(ContactEmail.objects.filter(email__one_of=emails).order_by().values_list("email", "contact_id")) \
         if emails else {}
     visitors = dict(Visitor.objects.filter(visitor_id__one_of=visitor_ids).values_list("visitor_id", "contact_id")) \
         if visitor_ids else {}

@@ -207,9 +207,15 @@ class OneOf(Lookup):
 def _json_text(value: Any) -> str | None:
     if value is None:
         return None
-    from django.core.serializers.json import DjangoJSONEncoder
+    value = getattr(value, "obj", value)  # a psycopg Jsonb carries .obj
+    if not value and isinstance(value, dict):
+        return "{}"  # most events' properties
+    try:
+        return json.dumps(value)  # the C encoder; DjangoJSONEncoder (Decimal, datetime …) only when it is needed
+    except TypeError:
+        from django.core.serializers.json import DjangoJSONEncoder
 
-    return json.dumps(getattr(value, "obj", value), cls=DjangoJSONEncoder)  # a psycopg Jsonb carries .obj
+        return json.dumps(value, cls=DjangoJSONEncoder)
 
 
 def _copy_rows(plan: _PgInsert, rows: list[tuple[Any, ...]], cursor: Any) -> None:
@@ -221,7 +227,10 @@ def _copy_rows(plan: _PgInsert, rows: list[tuple[Any, ...]], cursor: Any) -> Non
     with connection.wrap_database_errors, cursor.cursor.copy(plan.copy_sql) as copy:
         for row in rows:
             if json_at:
-                row = tuple(_json_text(v) if i in json_at else v for i, v in enumerate(row))
+                values = list(row)
+                for i in json_at:
+                    values[i] = _json_text(values[i])
+                row = tuple(values)
             copy.write_row(row + extra if extra else row)
 
 
