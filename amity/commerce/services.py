@@ -658,24 +658,51 @@ def _raw_update(model: Any, columns: list[str], rows: list[tuple[Any, ...]], *, 
     update_rows(model, tuple(columns), rows, forward_only=forward_only)
 
 
-def _summary_ids(keys: list[tuple[int, int, dt.date]]) -> list[int]:
-    """The ids of the summaries with exactly these (contact, product, week) keys — one row-value ``IN``, the keys
-    sent as arrays (filtering each column by its own ``IN`` matched every product of every contact in the batch:
-    2,400 rows loaded for 150 wanted). Locked on PostgreSQL, so two batches add their views one after the other."""
+@dataclass
+class _Summary:
+    """A stored weekly product-view summary, and the time its timeline event shows."""
+
+    pk: int
+    product_id: int
+    week_start: dt.date
+    views: int
+    last_viewed_at: dt.datetime
+    event_id: int | None
+    shown_at: dt.datetime | None
+
+
+def _stored_summaries(keys: list[tuple[int, int, dt.date]]) -> dict[tuple[int, int, dt.date], _Summary]:
+    """The summaries with exactly these (contact, product, week) keys, with their timeline event's time — one
+    statement: a row-value ``IN`` over the keys sent as arrays (filtering each column by its own ``IN`` matched every
+    product of every contact in the batch: 2,400 rows loaded for 150 wanted). Locked on PostgreSQL, in id order, so
+    two batches add their views one after the other."""
     from django.db import connection
 
-    table = connection.ops.quote_name(ProductViewSummary._meta.db_table)
-    if connection.vendor == "postgresql":
+    quote = connection.ops.quote_name
+    pg = connection.vendor == "postgresql"
+    if pg:
         keys_sql = "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::date[])"
         params: list[Any] = [pg_array(column) for column in zip(*keys, strict=True)]
-        lock = " ORDER BY id FOR UPDATE"
+        lock = " ORDER BY s.id FOR UPDATE OF s"
     else:
         keys_sql = "SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(%s)"
         params, lock = [json.dumps([(c, p, w.isoformat()) for c, p, w in keys])], ""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id FROM {table} WHERE (contact_id, product_id, week_start) IN ({keys_sql}){lock}",  # noqa: S608
-                       params)
-        return [r[0] for r in cursor.fetchall()]
+        cursor.execute(
+            "SELECT s.id, s.contact_id, s.product_id, s.week_start, s.views, s.last_viewed_at, s.event_id, e.occurred_at "  # noqa: S608
+            f"FROM {quote(ProductViewSummary._meta.db_table)} s LEFT JOIN {quote(Event._meta.db_table)} e "
+            f"ON e.id = s.event_id WHERE (s.contact_id, s.product_id, s.week_start) IN ({keys_sql}){lock}", params)
+        rows = cursor.fetchall()
+    found = {}
+    for pk, contact_id, product_id, week, views, last, event_id, shown in rows:
+        if not pg:  # SQLite: Django's converters give dates, and UTC times without a zone
+            last, shown = _utc(last), _utc(shown)
+        found[(contact_id, product_id, week)] = _Summary(pk, product_id, week, views, last, event_id, shown)
+    return found
+
+
+def _utc(stored: Any) -> Any:
+    return stored.replace(tzinfo=dt.UTC) if stored is not None else None
 
 
 def _summarise_views(views: dict[tuple[int, int, dt.date], list[dt.datetime]], products: dict[int, Product]) -> None:
@@ -683,8 +710,7 @@ def _summarise_views(views: dict[tuple[int, int, dt.date], list[dt.datetime]], p
     A constant number of queries whatever the batch holds."""
     if not views:
         return
-    existing = {(s.contact_id, s.product_id, s.week_start): s
-                for s in ProductViewSummary.objects.filter(pk__one_of=_summary_ids(list(views)))}
+    existing = _stored_summaries(list(views))
     to_update, new_keys = [], []
     for key, moments in views.items():
         summary = existing.get(key)
@@ -700,15 +726,13 @@ def _summarise_views(views: dict[tuple[int, int, dt.date], list[dt.datetime]], p
         # so each change rewrites four index entries) moves up only once the latest view is an hour past it.
         _raw_update(ProductViewSummary, ["views", "last_viewed_at"],
                     [(s.views, s.last_viewed_at, s.pk) for s in to_update])
-        shown: dict[int | None, dt.datetime] = dict(
-            Event.objects.filter(pk__one_of=[s.event_id for s in to_update if s.event_id]).values_list("pk", "occurred_at"))
-        payloads = [(s, _view_payload(products[s.product_id], s.week_start, s.views, s.last_viewed_at))
-                    for s in to_update if s.event_id in shown]
+        shown = [s for s in to_update if s.event_id and s.shown_at]
+        payloads = [(s, _view_payload(products[s.product_id], s.week_start, s.views, s.last_viewed_at)) for s in shown]
         _raw_update(Event, ["payload"], [(payload, s.event_id) for s, payload in payloads
-                                         if s.last_viewed_at - shown[s.event_id] < VIEW_EVENT_MOVES_AFTER])
+                                         if s.last_viewed_at - s.shown_at < VIEW_EVENT_MOVES_AFTER])
         _raw_update(Event, ["payload", "occurred_at"], [
             (payload, s.last_viewed_at, s.event_id) for s, payload in payloads
-            if s.last_viewed_at - shown[s.event_id] >= VIEW_EVENT_MOVES_AFTER])
+            if s.last_viewed_at - s.shown_at >= VIEW_EVENT_MOVES_AFTER])
     if new_keys:
         event_ids = _raw_insert(Event, _VIEW_EVENT_COLUMNS, [
             ("product.viewed", "product", key[1], key[0], max(views[key]), "pending", 0, "",
