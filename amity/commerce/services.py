@@ -726,13 +726,14 @@ def _summarise_views(views: dict[tuple[int, int, dt.date], list[dt.datetime]], p
         # so each change rewrites four index entries) moves up only once the latest view is an hour past it.
         _raw_update(ProductViewSummary, ["views", "last_viewed_at"],
                     [(s.views, s.last_viewed_at, s.pk) for s in to_update])
-        shown = [s for s in to_update if s.event_id and s.shown_at]
-        payloads = [(s, _view_payload(products[s.product_id], s.week_start, s.views, s.last_viewed_at)) for s in shown]
-        _raw_update(Event, ["payload"], [(payload, s.event_id) for s, payload in payloads
-                                         if s.last_viewed_at - s.shown_at < VIEW_EVENT_MOVES_AFTER])
-        _raw_update(Event, ["payload", "occurred_at"], [
-            (payload, s.last_viewed_at, s.event_id) for s, payload in payloads
-            if s.last_viewed_at - s.shown_at >= VIEW_EVENT_MOVES_AFTER])
+        payloads = [(s, s.last_viewed_at - s.shown_at,
+                     _view_payload(products[s.product_id], s.week_start, s.views, s.last_viewed_at))
+                    for s in to_update if s.event_id and s.shown_at is not None]
+        _raw_update(Event, ["payload"], [(payload, s.event_id) for s, ahead, payload in payloads
+                                         if ahead < VIEW_EVENT_MOVES_AFTER])
+        _raw_update(Event, ["payload", "occurred_at"], [(payload, s.last_viewed_at, s.event_id)
+                                                        for s, ahead, payload in payloads
+                                                        if ahead >= VIEW_EVENT_MOVES_AFTER])
     if new_keys:
         event_ids = _raw_insert(Event, _VIEW_EVENT_COLUMNS, [
             ("product.viewed", "product", key[1], key[0], max(views[key]), "pending", 0, "",
@@ -851,20 +852,28 @@ class _EventLookups:
 
 
 def _event_lookups(fresh: list[tuple[int, dict[str, Any]]]) -> _EventLookups:
-    """Contacts by id and email, visitors and products: one query each, and the contacts' last activity."""
+    """Contacts by id and by email, visitors and products, one query each; the contacts' last activity with them."""
     uuids = {e["contact"] for _i, e in fresh if e["contact"]}
     emails = {e["email"] for _i, e in fresh if e["email"] and not e["contact"]}
     visitor_ids = {e["visitor_id"] for _i, e in fresh if e["visitor_id"]}
     skus = {e["product"]["sku"].lower() for _i, e in fresh if e["product"]}
     by_uuid = {c.uuid: c for c in Contact.objects.filter(uuid__one_of=uuids).only("pk", "uuid", "merged_into_id",
                                                                                 "last_activity_at")} if uuids else {}
-    by_email = dict(ContactEmail.objects.filter(email__one_of=emails).order_by().values_list("email", "contact_id")) \
-        if emails else {}
-    visitors = dict(Visitor.objects.filter(visitor_id__one_of=visitor_ids).values_list("visitor_id", "contact_id")) \
-        if visitor_ids else {}
-    ids = {c.merged_into_id or c.pk for c in by_uuid.values()} | set(by_email.values()) | \
-        {c for c in visitors.values() if c}
-    activity = dict(Contact.objects.filter(pk__one_of=ids).values_list("pk", "last_activity_at")) if ids else {}
+    # Each contact's last activity comes with it (a join): the activity update skips those already within a minute.
+    # (A merged contact's kept one is not looked up; its update is forward-only anyway.)
+    email_rows = ContactEmail.objects.filter(email__one_of=emails).order_by() \
+        .values_list("email", "contact_id", "contact__last_activity_at") if emails else []
+    visitor_rows = Visitor.objects.filter(visitor_id__one_of=visitor_ids) \
+        .values_list("visitor_id", "contact_id", "contact__last_activity_at") if visitor_ids else []
+    activity = {c.pk: c.last_activity_at for c in by_uuid.values() if not c.merged_into_id}
+    by_email: dict[str, int] = {}
+    visitors: dict[str, int | None] = {}
+    for email, contact_id, last in email_rows:
+        by_email[email], activity[contact_id] = contact_id, last
+    for visitor_id, contact_id, last in visitor_rows:
+        visitors[visitor_id] = contact_id
+        if contact_id:
+            activity[contact_id] = last
     return _EventLookups(by_uuid, by_email, visitors, _products_by_sku(list(skus)) if skus else {}, activity)
 
 

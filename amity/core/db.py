@@ -195,13 +195,13 @@ class OneOf(Lookup):
     lookup_name = "one_of"
     prepare_rhs = False
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        lhs, params = self.process_lhs(compiler, connection)
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, params = self.process_lhs(compiler, connection)  # the column, compiled and quoted by Django
         field = self.lhs.output_field
         values = [field.get_db_prep_value(v, connection, prepared=False) for v in self.rhs if v is not None]
         if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::{field.cast_db_type(connection)}[])", [*params, pg_array(values)]
-        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*params, json.dumps(values, default=str)]
+            return f"{lhs} = ANY(%s::{field.cast_db_type(connection)}[])", (*params, pg_array(values))
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", (*params, json.dumps(values, default=str))  # noqa: S608
 
 
 def _json_text(value: Any) -> str | None:

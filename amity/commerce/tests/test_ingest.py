@@ -299,6 +299,19 @@ def test_activity_bumped_at_most_once_a_minute():
     assert contact.last_activity_at == dt.datetime(2026, 5, 6, 11, 2, tzinfo=dt.UTC)
 
 
+def test_events_for_a_merged_contact_land_on_the_kept_one(admin_user):
+    from amity.contacts.merge import merge_contacts
+
+    kept, merged = testing.make_contact(first_name="Kept"), testing.make_contact(first_name="Merged")
+    merge_contacts(user=admin_user, winner=kept, loser=merged)
+    results = services.record_events([event(1, email="", kind="page_view", product=None, contact=str(merged.uuid))],
+                                     source="api")
+    assert results[0].status == "created"
+    assert BehaviourEvent.objects.get().contact_id == kept.pk
+    kept.refresh_from_db()
+    assert kept.last_activity_at == dt.datetime(2026, 5, 6, 11, 0, tzinfo=dt.UTC)  # the kept contact's facts move
+
+
 def _batch(n, start):
     return [event(start + i, email=f"p{i % 3}@example.com", product={"sku": f"SKU-{i % 4}"},
                   kind="product_view" if i % 2 else "page_view", visitor_id=f"v-{i % 3}")
