@@ -49,7 +49,9 @@ class Problems:
         self.errors: dict[str, list[str]] = {}
 
     def add(self, field: str, message: str) -> None:
-        self.errors.setdefault(field, []).append(str(message))
+        messages = self.errors.setdefault(field, [])
+        if str(message) not in messages:  # two cleaners reading one field (a customer's and an event's "name")
+            messages.append(str(message))
 
     def merge(self, exc: ValidationError, rename: Mapping[str, str] | None = None) -> None:
         for field, messages in (exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}).items():
@@ -74,6 +76,21 @@ def error_list(exc: ValidationError) -> list[dict[str, str]]:
 _SPACES = re.compile(r"\s+")
 
 
+def nul_message() -> str:  # a function: translated in the language of the request
+    return _("Contains a NUL character (\\u0000), which cannot be stored.")
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a JSON value has a NUL character in any string or key (PostgreSQL's jsonb refuses it)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 def text(p: Problems, data: Mapping[str, Any], field: str, max_length: int, *, required: bool = False,
          path: str = "") -> str:
     raw = data.get(field)
@@ -87,6 +104,9 @@ def text(p: Problems, data: Mapping[str, Any], field: str, max_length: int, *, r
         return ""
     value = raw if type(raw) is str else str(raw)
     if not (value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " "):
+        if "\x00" in value:  # PostgreSQL cannot store it: the item is refused, not the whole batch
+            p.add(name, nul_message())
+            return ""
         value = _SPACES.sub(" ", value).strip()  # = core.normalize.clean_text (most values are clean already)
     if required and not value:
         p.add(name, _("This field is required."))
@@ -424,9 +444,14 @@ def clean_event(data: Any, *, now: dt.datetime) -> dict[str, Any]:
     if not isinstance(props, dict):
         p.add("properties", _("Send an object here."))
         props = {}
-    elif props and len(json.dumps(props, default=str)) > MAX_PROPERTIES_BYTES:
-        p.add("properties", _("At most %(n)s bytes of properties.") % {"n": MAX_PROPERTIES_BYTES})
-        props = {}
+    elif props:
+        encoded = json.dumps(props, default=str)
+        if len(encoded) > MAX_PROPERTIES_BYTES:
+            p.add("properties", _("At most %(n)s bytes of properties.") % {"n": MAX_PROPERTIES_BYTES})
+            props = {}
+        elif "\\u0000" in encoded and _holds_nul(props):
+            p.add("properties", nul_message())
+            props = {}
     out["properties"] = props
     product: dict[str, Any] | None = None
     raw_product = data.get("product")

@@ -77,6 +77,21 @@ def test_partial_batch_lands_good_items_with_207(api):
     assert set(BehaviourEvent.objects.values_list("external_id", flat=True)) == {"e-1", "e-3"}
 
 
+def test_nul_characters_fail_their_item_not_the_batch(api):
+    # PostgreSQL cannot store NUL in text or jsonb: such an item used to fail the whole batch with a 500.
+    nul = "Contains a NUL character (\\u0000), which cannot be stored."
+    items = [event(1, external_id="e-\u0000"), event(2, visitor_id="v-\u0000", email=""),
+             event(3, properties={"colour": "red\u0000"}), event(4, properties={"size\u0000": 42}), event(5)]
+    response = api.post("/api/ingest/events", {"items": items})
+    assert response.status_code == 207
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["error", "error", "error", "error", "created"]
+    assert {"field": "external_id", "message": nul} in results[0]["errors"]
+    assert {"field": "visitor_id", "message": nul} in results[1]["errors"]
+    assert results[2]["errors"] == results[3]["errors"] == [{"field": "properties", "message": nul}]
+    assert list(BehaviourEvent.objects.values_list("external_id", flat=True)) == ["e-5"]
+
+
 def test_all_bad_is_422(api):
     response = api.post("/api/ingest/orders", {"items": [order(1, total="-1")]})
     assert response.status_code == 422
