@@ -130,10 +130,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Index lookups cost about what a sequential read does when the data is cached or on SSD: with the default
     # random_page_cost of 4, PostgreSQL scanned whole tables of up to ~50,000 rows for a batch's 150 keys
-    # (7 ms instead of 1.5). Sent as a connection option (AMITY_PG_OPTIONS="" for a pooler that refuses them).
+    # (7 ms instead of 1.5). Sent as a connection option (AMITY_PG_OPTIONS="" for a pooler that refuses them);
+    # options given in DATABASE_URL (?options=…) win.
     pg_options = os.environ.get("AMITY_PG_OPTIONS", "-c random_page_cost=1.1")
     if pg_options:
-        DATABASES["default"].setdefault("OPTIONS", {})["options"] = pg_options
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", pg_options)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- auth -------------------------------------------------------------------------------------------------

@@ -164,3 +164,11 @@ def test_mapped_reads_are_on_only_for_the_block_even_when_it_fails(tmp_path, mon
         assert mapped() == 0  # a web worker's memory stays small after a failed batch too
     finally:
         on_file.close()
+
+
+def test_postgresql_connections_plan_for_cached_data():
+    if connection.vendor != "postgresql":
+        pytest.skip("random_page_cost is a PostgreSQL planner setting")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone()[0] == "1.1"  # AMITY_PG_OPTIONS: index probes over whole-table scans for a batch's keys
