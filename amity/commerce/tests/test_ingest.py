@@ -64,6 +64,18 @@ def test_replayed_batch_changes_nothing(api):
     assert Contact.objects.get().last_activity_at == activity
 
 
+def test_a_batch_mixing_replays_and_new_events_counts_each_view_once(api):
+    api.post("/api/ingest/events", {"items": [event(1), event(2)]})
+    response = api.post("/api/ingest/events", {"items": [event(3, email="grace@example.com"), event(2), event(4),
+                                                         event(4)]})
+    assert response.status_code == 200
+    assert [r["status"] for r in response.json()["results"]] == ["created", "unchanged", "created", "unchanged"]
+    assert BehaviourEvent.objects.count() == 4
+    views = dict(ProductViewSummary.objects.values_list("contact__emails__email", "views"))
+    assert views == {"ada@example.com": 3, "grace@example.com": 1}  # e-1, e-2, e-4 for Ada; the replays not again
+    assert Contact.objects.filter(emails__email="grace@example.com").count() == 1  # created once, not per attempt
+
+
 def test_partial_batch_lands_good_items_with_207(api):
     items = [event(1), event(2, occurred_at="2026-05-07T12:00:00Z"), {"kind": "nope"}, "text", event(3)]
     response = api.post("/api/ingest/events", {"items": items})
