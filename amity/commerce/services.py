@@ -788,7 +788,8 @@ def record_events(items: list[Any], *, source: str, store: Store | None = None,
                   now: dt.datetime | None = None) -> list[ItemResult]:
     """Validate each event, then insert the good ones in one transaction. Replayed ``external_id``s (already
     stored, or twice in the batch) are "unchanged". Query count does not grow with the batch: one lookup each for
-    known ids, contacts (by id, email, visitor), products; bulk inserts; one UPDATE for last activity."""
+    stored ids (on PostgreSQL only once the insert met one), contacts (by id, email, visitor), products; bulk
+    inserts; one UPDATE for last activity."""
     now = now or timezone.now()
     results: list[ItemResult | None] = [None] * len(items)
     good: list[tuple[int, dict[str, Any]]] = []
