@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -143,7 +144,7 @@ def _pg_insert(model: Any, columns: tuple[str, ...]) -> _PgInsert:
         arrays, is_json = _pg_arrays(listed)
         aliases = [f"c{i}" for i in range(len(listed))]
         select = [f"u.{a}::jsonb" if j else f"u.{a}" for a, j in zip(aliases, is_json, strict=True)]
-        select += [f"%s::{f.db_type(connection)}" for f in rest]
+        select += [f"%s::{_cast_type(f)}" for f in rest]
         table, names = quote(meta.db_table), ", ".join(quote(f.column) for f in listed + rest)
         _PG_INSERTS[key] = _PgInsert(
             unnest_sql=(f"INSERT INTO {table} ({names}) SELECT {', '.join(select)} "  # noqa: S608
@@ -159,7 +160,17 @@ def _pg_insert(model: Any, columns: tuple[str, ...]) -> _PgInsert:
 def _pg_arrays(fields: list[Any]) -> tuple[list[str], tuple[bool, ...]]:
     """One array parameter per field, cast to the column's type (JSON travels as text), and which are JSON."""
     is_json = tuple(f.get_internal_type() == "JSONField" for f in fields)
-    return ["%s::text[]" if j else f"%s::{f.db_type(connection)}[]" for f, j in zip(fields, is_json, strict=True)], is_json
+    return ["%s::text[]" if j else f"%s::{_cast_type(f)}[]" for f, j in zip(fields, is_json, strict=True)], is_json
+
+
+def _cast_type(field: Any) -> str:
+    """The PostgreSQL type to cast a parameter to: the column's, without its modifiers ("varchar", not
+    "varchar(64)"). An explicit cast to varchar(64) silently cuts a longer value to 64 characters; without the
+    length the value reaches the column whole, which refuses it ("value too long")."""
+    return _TYPE_MODIFIERS.sub("", field.db_type(connection))
+
+
+_TYPE_MODIFIERS = re.compile(r"\(.*?\)")
 
 
 def _column_arrays(rows: list[tuple[Any, ...]], is_json: tuple[bool, ...]) -> list[str]:
@@ -200,7 +211,7 @@ class OneOf(Lookup):
         field = self.lhs.output_field
         values = [field.get_db_prep_value(v, connection, prepared=False) for v in self.rhs if v is not None]
         if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::{field.cast_db_type(connection)}[])", (*params, pg_array(values))
+            return f"{lhs} = ANY(%s::{_cast_type(field)}[])", (*params, pg_array(values))
         return f"{lhs} IN (SELECT value FROM json_each(%s))", (*params, json.dumps(values, default=str))  # noqa: S608
 
 
@@ -292,7 +303,7 @@ def update_rows(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]
     aliases = [f"c{i}" for i in range(len(fields))]
     sets = ", ".join(f"{quote(f.column)} = u.{a}{'::jsonb' if j else ''}"
                      for f, a, j in zip(fields, aliases, is_json, strict=True))
-    arrays.append(f"%s::{meta.pk.db_type(connection)}[]")
+    arrays.append(f"%s::{_cast_type(meta.pk)}[]")
     guard = ""
     if forward_only:
         col, alias = quote(by_name[forward_only].column), aliases[columns.index(forward_only)]

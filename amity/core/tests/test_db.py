@@ -172,3 +172,27 @@ def test_postgresql_connections_plan_for_cached_data():
     with connection.cursor() as cursor:
         cursor.execute("SHOW random_page_cost")
         assert cursor.fetchone()[0] == "1.1"  # AMITY_PG_OPTIONS: index probes over whole-table scans for a batch's keys
+
+
+def test_raw_writes_never_cut_a_too_long_value_short():
+    from django.db import DataError, transaction
+
+    from amity.commerce.models import Visitor
+    from amity.core.db import insert_rows, update_rows
+
+    when = _db_time(connection, "2026-05-06T10:00:00Z")
+    too_long = "v" * 70  # visitor_id holds 64 characters
+    for write in (  # the statements that send columns as arrays on PostgreSQL (ids returned; an update)
+        lambda: insert_rows(Visitor, ("visitor_id", "first_seen_at", "last_seen_at"), [(too_long, when, when)],
+                            returning=True),
+        lambda: update_rows(Visitor, ("visitor_id",), [(too_long, short_pk)]),
+    ):
+        [short_pk] = insert_rows(Visitor, ("visitor_id", "first_seen_at", "last_seen_at"), [("short", when, when)],
+                                 returning=True)
+        try:
+            with transaction.atomic():
+                write()
+        except DataError:
+            pass  # PostgreSQL refuses it, as an ORM save would
+        assert not Visitor.objects.filter(visitor_id=too_long[:64]).exists()  # SQLite keeps it whole
+        Visitor.objects.all().delete()
