@@ -182,16 +182,20 @@ def test_raw_writes_never_cut_a_too_long_value_short():
 
     when = _db_time(connection, "2026-05-06T10:00:00Z")
     too_long = "v" * 70  # visitor_id holds 64 characters
-    for write in (  # the statements that send columns as arrays on PostgreSQL (ids returned; an update)
-        lambda: insert_rows(Visitor, ("visitor_id", "first_seen_at", "last_seen_at"), [(too_long, when, when)],
-                            returning=True),
-        lambda: update_rows(Visitor, ("visitor_id",), [(too_long, short_pk)]),
-    ):
-        [short_pk] = insert_rows(Visitor, ("visitor_id", "first_seen_at", "last_seen_at"), [("short", when, when)],
-                                 returning=True)
+
+    def insert_returning(_pk: int) -> None:
+        insert_rows(Visitor, ("visitor_id", "first_seen_at", "last_seen_at"), [(too_long, when, when)], returning=True)
+
+    def update(pk: int) -> None:
+        update_rows(Visitor, ("visitor_id",), [(too_long, pk)])
+
+    # The statements that send columns as arrays on PostgreSQL.
+    for write in (insert_returning, update):
+        [pk] = insert_rows(Visitor, ("visitor_id", "first_seen_at", "last_seen_at"), [("short", when, when)],
+                           returning=True)
         try:
             with transaction.atomic():
-                write()
+                write(pk)
         except DataError:
             pass  # PostgreSQL refuses it, as an ORM save would
         assert not Visitor.objects.filter(visitor_id=too_long[:64]).exists()  # SQLite keeps it whole
