@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from amity.contacts.models import Contact, ContactEmail
 from amity.core import audit
-from amity.core.db import insert_rows, is_deadlock, mapped_reads, pg_array, update_rows
+from amity.core.db import insert_rows, is_deadlock, json_text, mapped_reads, pg_array, update_rows
 from amity.core.events import emit
 from amity.core.models import AuditAction, Event
 from amity.core.money import CENT, base_currency, rate_on
@@ -614,16 +614,12 @@ def _adapters(model: Any, columns: list[str]) -> list[Any]:
         if internal == "DateTimeField":
             out.append(_sqlite_datetime)
         elif internal == "JSONField" and f.encoder is None:  # type: ignore[attr-defined]
-            out.append(_sqlite_json)
+            out.append(json_text)
         elif internal in {"DateField", "JSONField"}:
             out.append(lambda v, f=f, c=connection: f.get_db_prep_save(v, c))
         else:
             out.append(None)
     return out
-
-
-def _sqlite_json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
 
 
 def _sqlite_datetime(value: dt.datetime | None) -> str | None:

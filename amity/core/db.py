@@ -151,7 +151,7 @@ def _pg_insert(model: Any, columns: tuple[str, ...]) -> _PgInsert:
                         f"FROM unnest({', '.join(arrays)}) AS u({', '.join(aliases)})"),
             unnest_extra=tuple(f.get_db_prep_save(f.get_default(), connection) for f in rest),
             copy_sql=f"COPY {table} ({names}) FROM STDIN",
-            copy_extra=tuple(_json_text(f.get_default()) if f.get_internal_type() == "JSONField"
+            copy_extra=tuple(json_text(f.get_default()) if f.get_internal_type() == "JSONField"
                              else f.get_db_prep_save(f.get_default(), connection) for f in rest),
             is_json=is_json)
     return _PG_INSERTS[key]
@@ -175,7 +175,7 @@ _TYPE_MODIFIERS = re.compile(r"\(.*?\)")
 
 def _column_arrays(rows: list[tuple[Any, ...]], is_json: tuple[bool, ...]) -> list[str]:
     """Rows → one array literal per column (the unnest parameters), JSON values serialised."""
-    return [pg_array(_json_text(v) for v in col) if j else pg_array(col)
+    return [pg_array(json_text(v) for v in col) if j else pg_array(col)
             for col, j in zip(zip(*rows, strict=True), is_json, strict=True)]
 
 
@@ -215,7 +215,8 @@ class OneOf(Lookup):
         return f"{lhs} IN (SELECT value FROM json_each(%s))", (*params, json.dumps(values, default=str))  # noqa: S608
 
 
-def _json_text(value: Any) -> str | None:
+def json_text(value: Any) -> str | None:
+    """A JSON column's value as the text the raw writes send (``None`` stays NULL)."""
     if value is None:
         return None
     value = getattr(value, "obj", value)  # a psycopg Jsonb carries .obj
@@ -240,7 +241,7 @@ def _copy_rows(plan: _PgInsert, rows: list[tuple[Any, ...]], cursor: Any) -> Non
             if json_at:
                 values = list(row)
                 for i in json_at:
-                    values[i] = _json_text(values[i])
+                    values[i] = json_text(values[i])
                 row = tuple(values)
             copy.write_row(row + extra if extra else row)
 
