@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from amity.contacts.models import Company, Contact, ContactEmail, ContactPhone, LifecycleStage
 from amity.core import audit, search
 from amity.core.customfields import clean_value, definitions
-from amity.core.db import INSERT_CHUNK, insert_rows
+from amity.core.db import insert_rows, update_rows
 from amity.core.models import AuditAction, CustomFieldDefinition, Event, SearchDocument, Tag
 from amity.core.normalize import clean_text, display_name, normalize_domain, normalize_email, normalize_phone
 from amity.core.permissions import _ownership_q, can_edit, is_admin, require, visible_to
@@ -1227,20 +1227,12 @@ def _insert(cursor: Any, model: Any, columns: tuple[str, ...], rows: list[tuple[
 
 
 def _update_rows(model: Any, names: list[str], objects: list[Any]) -> None:
-    """``UPDATE … SET <names> WHERE id = …`` for each object, with ``executemany`` (``bulk_update``'s CASE
-    expressions cost ~5 ms of Python per contact)."""
-    if not objects:
-        return
-    meta = model._meta
-    fields = [meta.get_field(n) for n in names]
-    quote = connection.ops.quote_name
-    # Names come from model metadata (quoted), values are parameters.
-    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608
-        quote(meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in fields), quote(meta.pk.column))
-    rows = [tuple(f.get_db_prep_save(getattr(o, f.attname), connection) for f in fields) + (o.pk,) for o in objects]
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), INSERT_CHUNK):
-            cursor.executemany(sql, rows[start:start + INSERT_CHUNK])
+    """Write the ``names`` columns of each object (``bulk_update``'s CASE expressions cost ~5 ms of Python per
+    contact): ``core.db.update_rows`` of the objects' values."""
+    fields = [model._meta.get_field(n) for n in names]
+    update_rows(model, tuple(f.attname for f in fields),
+                [tuple(f.get_db_prep_save(getattr(o, f.attname), connection) for f in fields) + (o.pk,)
+                 for o in objects])
 
 
 def _allocate_ids(model: Any, count: int) -> list[int]:

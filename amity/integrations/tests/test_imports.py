@@ -189,6 +189,17 @@ def test_match_by_phone_and_external_id(admin_user):
     assert by_ext.city == "Rome"
 
 
+def test_an_update_writes_custom_fields_flags_and_quoted_text(admin_user):
+    CustomFieldDefinition.objects.create(object_type="contact", key="tier", label="Tier", field_type="choice",
+                                         choices=["gold", "silver"])
+    existing = make_contact(first_name="Ada", emails=["ada@example.com"])
+    job = import_all(admin_user, 'email,Tier,do_not_contact,city\nada@example.com,gold,yes,"Say ""hi"" \\ {x,y}"\n',
+                     match_on="email")
+    assert job.updated == 1
+    existing.refresh_from_db()
+    assert (existing.custom, existing.do_not_contact, existing.city) == ({"tier": "gold"}, True, 'Say "hi" \\ {x,y}')
+
+
 def test_same_email_twice_in_file(admin_user):
     job = import_all(admin_user, "first_name,email\nAda,ada@example.com\nAda2,ADA@example.com\n")
     assert (job.created, job.errors) == (1, 1)
