@@ -226,27 +226,24 @@ def bulk() -> None:
 SLOT = re.compile(r"(XSLOT(?:ID|EMAIL|VISITOR|SKU|TIME)X)")
 
 
-def _events(rng: random.Random | None, emails: list[str], n: int) -> list[dict[str, Any]]:
-    """``n`` events like a store's: 70 % from known customers (``emails``), the others from anonymous visitors,
-    40 % product views. Without ``rng``, a template: the kinds are drawn (from ``random``) but ids, people,
-    products and times are slots."""
+def _template(rng: random.Random, n: int) -> list[str]:
+    """The JSON of ``n`` events like a store's, split at its slots (odd items are slot names): 70 % from known
+    customers, the others from anonymous visitors, 40 % product views."""
     items = []
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
-    draw = rng or random
     for _ in range(n):
-        kind = draw.choice(["product_view", "product_view", "page_view", "page_view", "search"])
-        item: dict[str, Any] = {"external_id": uuid.uuid4().hex if rng else "XSLOTIDX", "kind": kind,
-                                "occurred_at": stamp if rng else "XSLOTTIMEX", "url": "https://shop.example.com/p/1"}
-        if draw.random() < 0.7:
-            item["email"] = rng.choice(emails) if rng else "XSLOTEMAILX"
+        kind = rng.choice(["product_view", "product_view", "page_view", "page_view", "search"])
+        item: dict[str, Any] = {"external_id": "XSLOTIDX", "kind": kind, "occurred_at": "XSLOTTIMEX",
+                                "url": "https://shop.example.com/p/1"}
+        if rng.random() < 0.7:
+            item["email"] = "XSLOTEMAILX"
         else:
-            item["visitor_id"] = f"v-{rng.randrange(50_000)}" if rng else "XSLOTVISITORX"
+            item["visitor_id"] = "XSLOTVISITORX"
         if kind == "product_view":
-            item["product"] = {"sku": rng.choice(SKUS) if rng else "XSLOTSKUX"}
+            item["product"] = {"sku": "XSLOTSKUX"}
         elif kind == "search":
             item["name"] = "boots"
         items.append(item)
-    return items
+    return SLOT.split(json.dumps({"items": items}))
 
 
 def _fill(template: list[str], rng: random.Random, emails: list[str]) -> str:
@@ -264,7 +261,7 @@ def ingest(port: int, token: str, emails: list[str], seconds: int) -> dict[str, 
     built beforehand (as wrk's is) and only its slots are filled per send, so the load generator takes little of
     the two cores it shares with the server."""
     created, batches, errors, latencies = [0] * CLIENTS, [0] * CLIENTS, [0] * CLIENTS, []
-    templates = [SLOT.split(json.dumps({"items": _events(None, emails, BATCH)})) for _ in range(TEMPLATES)]
+    templates = [_template(random.Random(t), BATCH) for t in range(TEMPLATES)]
     stop = time.monotonic() + seconds
     lock = threading.Lock()
 
