@@ -113,22 +113,23 @@ def _add_stat(contact_id: int, product_id: int, row: dict[str, Any], placed_at: 
         CustomerProductStat.objects.filter(contact_id=contact_id, product_id=product_id, orders__lte=0).delete()
 
 
-def bump_activity(moments: dict[int, dt.datetime], known: dict[int, dt.datetime | None] | None = None) -> int:
-    """Move ``last_activity_at`` forward for several contacts in one UPDATE, skipping those whose stored value is
-    already within a minute (``known`` are the values the caller has loaded). Returns how many were written."""
-    due = {cid: when for cid, when in moments.items()
-           if known is None or known.get(cid) is None or when - known[cid] >= ACTIVITY_GRANULARITY}  # type: ignore[operator]
-    if not due:
-        return 0
+def bump_activity(moments: dict[int, dt.datetime]) -> None:
+    """Move ``last_activity_at`` forward for several contacts in one UPDATE, to the minute: a contact whose stored
+    value is already within ``ACTIVITY_GRANULARITY`` of the new one is not written (the database compares, so the
+    caller need not load the stored values: ingest sees most of its customers again within a minute)."""
+    if not moments:
+        return
     from django.db import connection
 
     from amity.core.db import update_rows
 
-    field = Contact._meta.get_field("last_activity_at")
-    update_rows(Contact, ("last_activity_at",),  # one statement (no per-row CASE to compile)
-                [(field.get_db_prep_save(when, connection), cid) for cid, when in due.items()],  # type: ignore[union-attr]
-                forward_only="last_activity_at")
-    return len(due)
+    if connection.vendor == "postgresql":  # an aware datetime is what PostgreSQL's writes take: no preparing each
+        rows = [(when, cid) for cid, when in moments.items()]
+    else:
+        field = Contact._meta.get_field("last_activity_at")
+        rows = [(field.get_db_prep_save(when, connection), cid) for cid, when in moments.items()]  # type: ignore[union-attr]
+    update_rows(Contact, ("last_activity_at",), rows,  # one statement (no per-row CASE to compile)
+                forward_only="last_activity_at", forward_by=ACTIVITY_GRANULARITY)
 
 
 def recompute(contact: Contact | int) -> dict[str, Any]:

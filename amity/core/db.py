@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -184,6 +186,19 @@ def pg_array(values: Iterable[Any]) -> str:
     here because psycopg adapts a list element by element in Python: 500 keys cost 1.5 ms that way, 0.25 ms so.
     Every element but an integer is double-quoted with its backslashes and quotes escaped (the array syntax);
     datetimes, dates, UUIDs and decimals are written as ``str()`` gives them, which PostgreSQL reads back."""
+    values = values if isinstance(values, list) else list(values)
+    if not values:
+        return "{}"
+    types = set(map(type, values))
+    # Fast paths for a batch's usual arrays: one join in C instead of a Python step per element.
+    if types == {int}:
+        return "{" + ",".join(map(str, values)) + "}"
+    if types <= _PLAIN_TEXT_TYPES:  # their str() holds no quote or backslash
+        return '{"' + '","'.join(map(str, values)) + '"}'
+    if types == {str}:
+        body = '","'.join(values)
+        if body.count('"') == 2 * (len(values) - 1) and "\\" not in body:  # no element holds either
+            return '{"' + body + '"}'
     parts = []
     for v in values:
         if v is None:
@@ -194,6 +209,9 @@ def pg_array(values: Iterable[Any]) -> str:
             text = v if isinstance(v, str) else str(v)
             parts.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
     return "{" + ",".join(parts) + "}"
+
+
+_PLAIN_TEXT_TYPES = {dt.datetime, dt.date, uuid.UUID}
 
 
 @Field.register_lookup
@@ -272,15 +290,17 @@ def _insert_pg(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
 
 
 def update_rows(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]], *, forward_only: str = "",
-                cursor: Any = None) -> None:
+                forward_by: dt.timedelta | None = None, cursor: Any = None) -> None:
     """UPDATE ``columns`` of many rows by primary key: each row is ``(*values, pk)`` of database-ready values.
     ``forward_only`` names one of the columns that may only move forward (the row is left alone when its stored
-    value is not NULL and not smaller). SQLite: one ``executemany``; PostgreSQL: one ``UPDATE … FROM unnest(…)``."""
+    value is not NULL and not smaller); with ``forward_by`` (a datetime column) it must move by at least that much,
+    so a row already close to the new value is not written at all (the database compares: the caller need not read
+    the stored values first). SQLite: one ``executemany``; PostgreSQL: one ``UPDATE … FROM unnest(…)``."""
     if not rows:
         return
     if cursor is None:
         with connection.cursor() as own:
-            update_rows(model, columns, rows, forward_only=forward_only, cursor=own)
+            update_rows(model, columns, rows, forward_only=forward_only, forward_by=forward_by, cursor=own)
             return
     # In primary-key order, so two transactions updating some of the same rows lock them in the same order
     # (in any order, PostgreSQL found deadlocks between concurrent ingest batches).
@@ -294,7 +314,9 @@ def update_rows(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]
         guard = ""
         if forward_only:
             col = quote(by_name[forward_only].column)
-            guard = f" AND ({col} IS NULL OR {col} < %s)"
+            # SQLite's datetime() reads the stored text form; its result (to the second) still compares as text.
+            threshold = f"datetime(%s, '-{int(forward_by.total_seconds())} seconds')" if forward_by else "%s"
+            guard = f" AND ({col} IS NULL OR {col} < {threshold})"
             at = columns.index(forward_only)
             rows = [r + (r[at],) for r in rows]
         sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
@@ -306,10 +328,12 @@ def update_rows(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]
                      for f, a, j in zip(fields, aliases, is_json, strict=True))
     arrays.append(f"%s::{_cast_type(meta.pk)}[]")
     guard = ""
+    values: list[Any] = _column_arrays(rows, (*is_json, False))  # the last column is the key
     if forward_only:
         col, alias = quote(by_name[forward_only].column), aliases[columns.index(forward_only)]
-        guard = f" AND ({table}.{col} IS NULL OR {table}.{col} < u.{alias})"
-    values = _column_arrays(rows, (*is_json, False))  # the last column is the key
+        guard = f" AND ({table}.{col} IS NULL OR {table}.{col} < u.{alias}{' - %s' if forward_by else ''})"
+        if forward_by:
+            values.append(forward_by)
     cursor.execute(f"UPDATE {table} SET {sets} FROM unnest({', '.join(arrays)}) AS u({', '.join(aliases)}, pk) "  # noqa: S608
                    f"WHERE {table}.{pk} = u.pk{guard}", values)
 

@@ -71,6 +71,27 @@ def test_update_rows_sets_columns_by_key_and_only_moves_forward_when_asked():
     assert (early.first_name, early.last_name) == ("Ada", "Lovelace")
 
 
+def test_update_rows_moves_forward_only_by_at_least_the_margin_when_asked():
+    """``forward_by``: a stored time already within the margin of the new one is left alone (the database compares),
+    one further back — or none — is moved; the margin holds across the seconds' fraction on both databases."""
+    import datetime as dt
+
+    from amity.contacts.models import Contact
+    from amity.core.db import update_rows
+
+    close, far, never = (make_contact(first_name=n) for n in ("Close", "Far", "Never"))
+    Contact.objects.filter(pk=close.pk).update(last_activity_at=dt.datetime(2026, 5, 6, 9, 59, 30, 500000, tzinfo=dt.UTC))
+    Contact.objects.filter(pk=far.pk).update(last_activity_at=dt.datetime(2026, 5, 6, 9, 58, 59, tzinfo=dt.UTC))
+    Contact.objects.filter(pk=never.pk).update(last_activity_at=None)
+    moment = _db_time(connection, "2026-05-06T10:00:00.250000Z")
+    update_rows(Contact, ("last_activity_at",), [(moment, c.pk) for c in (close, far, never)],
+                forward_only="last_activity_at", forward_by=dt.timedelta(minutes=1))
+    after = dict(Contact.objects.filter(pk__in=[close.pk, far.pk, never.pk]).values_list("pk", "last_activity_at"))
+    new_time = dt.datetime(2026, 5, 6, 10, 0, 0, 250000, tzinfo=dt.UTC)
+    assert after[close.pk] == dt.datetime(2026, 5, 6, 9, 59, 30, 500000, tzinfo=dt.UTC)  # 30 s back: left alone
+    assert after[far.pk] == new_time and after[never.pk] == new_time
+
+
 def _db_time(conn, text):
     import datetime as dt
 
