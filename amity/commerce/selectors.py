@@ -28,7 +28,7 @@ from amity.core.filtering import Filter, FilterSet
 from amity.core.pagination import Ordering, Page, keyset_page, page_size
 from amity.core.permissions import visible_to
 
-from .models import Cart, CartStatus, Channel, CustomerProductStat, Order, OrderStatus
+from .models import Cart, CartStatus, Channel, CustomerProductStat, Order, OrderStatus, ProductViewSummary
 
 M = TypeVar("M", bound=Model)
 
@@ -396,3 +396,20 @@ def product_price(*, sku: str, currency: str) -> Decimal | None:
 
     price = ProductPrice.objects.filter(product__sku=sku, product__active=True, currency=currency.upper()).first()
     return price.unit_price if price else None
+
+
+def attach_view_counts(events: list[Any]) -> None:
+    """Give a page's product-view timeline entries ("viewed Hiking boots 6 times this week") their summary's current
+    count: ingest rewrites the entry's stored payload only when the entry moves up (at most hourly), not with every
+    batch of views (that rewrite was a third of PostgreSQL's time per ingested event). One query, on the summaries'
+    unique index, for a page that shows any."""
+    shown = [e for e in events if e.type == "product.viewed" and e.contact_id and e.subject_id]
+    if not shown:
+        return
+    current = {event_id: (views, last) for event_id, views, last in ProductViewSummary.objects.filter(
+        contact_id__in={e.contact_id for e in shown}, product_id__in={e.subject_id for e in shown},
+        event_id__in=[e.pk for e in shown]).values_list("event_id", "views", "last_viewed_at")}
+    for event in shown:
+        if event.pk in current:
+            views, last = current[event.pk]
+            event.payload = {**event.payload, "views": views, "last_viewed_at": last.isoformat()}

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -127,11 +127,9 @@ def _find_contact(info: dict[str, Any], *, source: str, store: Store | None = No
     return None
 
 
-def _products(rows: Iterable[dict[str, Any]], found: dict[str, Product] | None = None,
-              ) -> tuple[dict[str, Product], list[str]]:
-    """Products by lower-cased SKU for lines/events that name one (one query, or none when the caller ``found``
-    them already); an unknown SKU becomes a placeholder product (``is_placeholder``) so nothing is lost. Returns
-    the map and the placeholder SKUs."""
+def _products(rows: Iterable[dict[str, Any]]) -> tuple[dict[str, Product], list[str]]:
+    """Products by lower-cased SKU for lines/events that name one (one query); an unknown SKU becomes a placeholder
+    product (``is_placeholder``) so nothing is lost. Returns the map and the placeholder SKUs."""
     wanted: dict[str, dict[str, Any]] = {}
     for row in rows:
         sku = (row.get("sku") or "").strip()
@@ -139,7 +137,7 @@ def _products(rows: Iterable[dict[str, Any]], found: dict[str, Product] | None =
             wanted.setdefault(sku.lower(), row)
     if not wanted:
         return {}, []
-    found = _products_by_sku(list(wanted)) if found is None else dict(found)
+    found = _products_by_sku(list(wanted))
     missing = [key for key in wanted if key not in found]
     if missing:
         Product.objects.bulk_create([
@@ -155,6 +153,26 @@ def _products(rows: Iterable[dict[str, Any]], found: dict[str, Product] | None =
 
 def _products_by_sku(lower_skus: list[str]) -> dict[str, Product]:
     return {p.lsku: p for p in Product.objects.annotate(lsku=Lower("sku")).filter(lsku__in=lower_skus)}  # type: ignore[attr-defined]
+
+
+class ProductRef(NamedTuple):
+    """What an event needs of its product (its id, and what a view summary's timeline entry shows): read as plain
+    values — building 60 Product instances per batch, each with two datetimes to convert, cost ingest ~5 µs per
+    event. A Product has the same attributes, so the placeholders a batch creates stand in for these."""
+
+    pk: int
+    uuid: Any
+    sku: str
+    name: str
+    image_url: str
+    product_url: str
+
+
+def _product_refs(lower_skus: list[str]) -> dict[str, Product | ProductRef]:
+    rows = Product.objects.annotate(lsku=Lower("sku")).filter(lsku__one_of=lower_skus).order_by() \
+        .values_list("lsku", "pk", "uuid", "sku", "name", "image_url", "product_url")
+    return {lsku: ProductRef(pk, uuid, sku, name, image_url, product_url)
+            for lsku, pk, uuid, sku, name, image_url, product_url in rows}
 
 
 # --- orders ---------------------------------------------------------------------------------------------------
@@ -653,79 +671,81 @@ def _raw_update(model: Any, columns: list[str], rows: list[tuple[Any, ...]], *, 
 
 
 @dataclass
-class _Summary:
-    """A stored weekly product-view summary, and the time its timeline event shows."""
+class _Moved:
+    """A stored weekly product-view summary whose timeline event moves up to its latest view."""
 
-    pk: int
     product_id: int
     week_start: dt.date
+    event_id: int
     views: int
     last_viewed_at: dt.datetime
-    event_id: int | None
-    shown_at: dt.datetime | None
 
 
-def _stored_summaries(keys: list[tuple[int, int, dt.date]]) -> dict[tuple[int, int, dt.date], _Summary]:
-    """The summaries with exactly these (contact, product, week) keys, with their timeline event's time — one
-    statement: a row-value ``IN`` over the keys sent as arrays (filtering each column by its own ``IN`` matched every
-    product of every contact in the batch: 2,400 rows loaded for 150 wanted). Locked on PostgreSQL, in id order, so
-    two batches add their views one after the other."""
+def _add_views(views: dict[tuple[int, int, dt.date], list[dt.datetime]]) -> tuple[set[tuple[int, int, dt.date]],
+                                                                                  list[_Moved]]:
+    """Add a batch's views to the stored summaries of their (contact, product, week) keys — one UPDATE, an
+    increment, so two batches adding to one summary need no lock taken first. Returns the keys it found and the
+    summaries whose timeline event must move up (their latest view is ``VIEW_EVENT_MOVES_AFTER`` past the event).
+    The keys are sent in order, so concurrent batches lock shared summaries in the same order."""
+    keys = sorted(views)
+    counts, latest = [len(views[k]) for k in keys], [max(views[k]) for k in keys]
+    # The table's own name, no alias: SQLite's RETURNING knows only that.
     quote = connection.ops.quote_name
-    pg = connection.vendor == "postgresql"
-    if pg:
-        keys_sql = "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::date[])"
-        params: list[Any] = [pg_array(column) for column in zip(*keys, strict=True)]
-        lock = " ORDER BY s.id FOR UPDATE OF s"
+    s, events = quote(ProductViewSummary._meta.db_table), quote(Event._meta.db_table)
+    shown = f"(SELECT e.occurred_at FROM {events} e WHERE e.id = {s}.event_id)"  # noqa: S608
+    if connection.vendor == "postgresql":
+        source = "unnest(%s::bigint[], %s::bigint[], %s::date[], %s::integer[], %s::timestamptz[]) AS u(c, p, w, n, t)"
+        params: list[Any] = [pg_array(column) for column in (*zip(*keys, strict=True), counts, latest)]
+        key, greatest, added, last = "(u.c, u.p, u.w)", "GREATEST", "u.n", "u.t"
+        moves = f"{s}.last_viewed_at - {shown} >= %s"
+        params.append(VIEW_EVENT_MOVES_AFTER)
     else:
-        keys_sql = "SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(%s)"
-        params, lock = [json.dumps([(c, p, w.isoformat()) for c, p, w in keys])], ""
+        source = "json_each(%s) AS u"
+        params = [json.dumps([(c, p, w.isoformat(), n, _sqlite_datetime(t))
+                              for (c, p, w), n, t in zip(keys, counts, latest, strict=True)])]
+        key, greatest = "(u.value ->> 0, u.value ->> 1, u.value ->> 2)", "MAX"
+        added, last = "u.value ->> 3", "u.value ->> 4"
+        moves = (f"julianday({s}.last_viewed_at) - julianday({shown}) >= "
+                 f"{VIEW_EVENT_MOVES_AFTER.total_seconds() / 86400}")
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT s.id, s.contact_id, s.product_id, s.week_start, s.views, s.last_viewed_at, s.event_id, e.occurred_at "  # noqa: S608
-            f"FROM {quote(ProductViewSummary._meta.db_table)} s LEFT JOIN {quote(Event._meta.db_table)} e "
-            f"ON e.id = s.event_id WHERE (s.contact_id, s.product_id, s.week_start) IN ({keys_sql}){lock}", params)
+            f"UPDATE {s} SET views = {s}.views + {added}, last_viewed_at = {greatest}({s}.last_viewed_at, {last}) "  # noqa: S608
+            f"FROM {source} WHERE ({s}.contact_id, {s}.product_id, {s}.week_start) = {key} "
+            f"RETURNING {s}.contact_id, {s}.product_id, {s}.week_start, {s}.event_id, {s}.views, "
+            f"CASE WHEN {moves} THEN {s}.last_viewed_at END", params)
         rows = cursor.fetchall()
-    found = {}
-    for pk, contact_id, product_id, week, views, last, event_id, shown in rows:
-        if not pg:  # SQLite: Django's converters give dates, and UTC times without a zone
-            last, shown = _utc(last), _utc(shown)
-        found[(contact_id, product_id, week)] = _Summary(pk, product_id, week, views, last, event_id, shown)
-    return found
+    found, moved = set(), []
+    for contact_id, product_id, week, event_id, count, moved_to in rows:
+        if isinstance(week, str):  # SQLite: the stored text where the column's declared type is not known
+            week = dt.date.fromisoformat(week)
+        if isinstance(moved_to, str):
+            moved_to = _sqlite_moment(moved_to)
+        found.add((contact_id, product_id, week))
+        if moved_to is not None:
+            moved.append(_Moved(product_id, week, event_id, count, moved_to))
+    return found, moved
 
 
-def _utc(stored: Any) -> Any:
-    return stored.replace(tzinfo=dt.UTC) if stored is not None else None
+def _sqlite_moment(stored: str) -> dt.datetime:
+    """A datetime as Django's SQLite backend stores it (UTC, no zone) read back."""
+    return dt.datetime.fromisoformat(stored).replace(tzinfo=dt.UTC)
 
 
-def _summarise_views(views: dict[tuple[int, int, dt.date], list[dt.datetime]], products: dict[int, Product]) -> None:
-    """Count product views per contact, product and week; one timeline event per triple, updated in place.
-    A constant number of queries whatever the batch holds."""
+def _summarise_views(views: dict[tuple[int, int, dt.date], list[dt.datetime]],
+                     products: Mapping[int, Product | ProductRef]) -> None:
+    """Count product views per contact, product and week; one timeline event per triple. A constant number of
+    queries whatever the batch holds. The summary is the count's truth — the timeline shows it
+    (``selectors.attach_view_counts``) — and its timeline event is rewritten only when it moves up: the event's time
+    is in four of the event table's indexes, and rewriting its payload with every batch cost more than the
+    summary itself."""
     if not views:
         return
-    existing = _stored_summaries(list(views))
-    to_update, new_keys = [], []
-    for key, moments in views.items():
-        summary = existing.get(key)
-        if summary is None:
-            new_keys.append(key)
-            continue
-        summary.views += len(moments)
-        summary.last_viewed_at = max(summary.last_viewed_at, *moments)
-        to_update.append(summary)
-    if to_update:
-        # Set-based UPDATEs (bulk_update's CASE expressions cost more than the rest of the batch). The summary's
-        # timeline event gets its payload rebuilt from the summary; its time (in four of the event table's indexes,
-        # so each change rewrites four index entries) moves up only once the latest view is an hour past it.
-        _raw_update(ProductViewSummary, ["views", "last_viewed_at"],
-                    [(s.views, s.last_viewed_at, s.pk) for s in to_update])
-        payloads = [(s, s.last_viewed_at - s.shown_at,
-                     _view_payload(products[s.product_id], s.week_start, s.views, s.last_viewed_at))
-                    for s in to_update if s.event_id and s.shown_at is not None]
-        _raw_update(Event, ["payload"], [(payload, s.event_id) for s, ahead, payload in payloads
-                                         if ahead < VIEW_EVENT_MOVES_AFTER])
-        _raw_update(Event, ["payload", "occurred_at"], [(payload, s.last_viewed_at, s.event_id)
-                                                        for s, ahead, payload in payloads
-                                                        if ahead >= VIEW_EVENT_MOVES_AFTER])
+    found, moved = _add_views(views)
+    if moved:
+        _raw_update(Event, ["payload", "occurred_at"], [
+            (_view_payload(products[m.product_id], m.week_start, m.views, m.last_viewed_at), m.last_viewed_at,
+             m.event_id) for m in moved])
+    new_keys = [key for key in views if key not in found]
     if new_keys:
         event_ids = _raw_insert(Event, _VIEW_EVENT_COLUMNS, [
             ("product.viewed", "product", key[1], key[0], max(views[key]), "pending", 0, "",
@@ -748,7 +768,7 @@ _VIEW_EVENT_COLUMNS = ["type", "subject_type", "subject_id", "contact_id", "occu
                        "last_error", "payload"]
 
 
-def _view_payload(product: Product, week: dt.date, views: int, last: dt.datetime) -> dict[str, Any]:
+def _view_payload(product: Product | ProductRef, week: dt.date, views: int, last: dt.datetime) -> dict[str, Any]:
     return {"product": product.name, "product_id": str(product.uuid), "sku": product.sku,
             "image_url": product.image_url, "product_url": product.product_url, "week": week.isoformat(),
             "views": views, "last_viewed_at": last.isoformat()}
@@ -834,8 +854,9 @@ def _fresh(good: list[tuple[int, dict[str, Any]]], results: list[ItemResult | No
 def _write_events(fresh: list[tuple[int, dict[str, Any]]], results: list[ItemResult | None], *, source: str,
                   store: Store | None, replays_known: bool) -> None:
     """Reads first, outside the transaction: on SQLite a transaction holds the one write lock from its start
-    (IMMEDIATE), so the other web process waits only for the writes. Should a contact or product found here vanish
-    before the commit (a merge, an erasure), the foreign keys refuse it and the batch is resolved again. Unless
+    (IMMEDIATE), so the other web process waits only for the writes. Should a contact found here vanish before the
+    commit (a merge, an erasure), its foreign key refuses it and the batch is resolved again (products are never
+    deleted). Unless
     ``replays_known`` (the stored ids were looked up), any IntegrityError is left to the caller."""
     latest = max(e["occurred_at"] for _i, e in fresh)
     for attempt in (1, 2):
@@ -861,34 +882,23 @@ class _EventLookups:
     by_uuid: dict[Any, Contact]
     by_email: dict[str, int]
     visitors: Mapping[str, int | None]
-    products: dict[str, Product]
-    last_activity: dict[int, dt.datetime | None]
+    products: dict[str, ProductRef | Product]
 
 
 def _event_lookups(fresh: list[tuple[int, dict[str, Any]]]) -> _EventLookups:
-    """Contacts by id and by email, visitors and products, one query each; the contacts' last activity with them."""
+    """Contacts by id and by email, visitors and products, one query each (no join to the contacts: the activity
+    update compares the stored times itself)."""
     uuids = {e["contact"] for _i, e in fresh if e["contact"]}
     emails = {e["email"] for _i, e in fresh if e["email"] and not e["contact"]}
     visitor_ids = {e["visitor_id"] for _i, e in fresh if e["visitor_id"]}
     skus = {e["product"]["sku"].lower() for _i, e in fresh if e["product"]}
-    by_uuid = {c.uuid: c for c in Contact.objects.filter(uuid__one_of=uuids).only("pk", "uuid", "merged_into_id",
-                                                                                "last_activity_at")} if uuids else {}
-    # Each contact's last activity comes with it (a join): the activity update skips those already within a minute.
-    # (A merged contact's kept one is not looked up; its update is forward-only anyway.)
-    email_rows = ContactEmail.objects.filter(email__one_of=emails).order_by() \
-        .values_list("email", "contact_id", "contact__last_activity_at") if emails else []
-    visitor_rows = Visitor.objects.filter(visitor_id__one_of=visitor_ids) \
-        .values_list("visitor_id", "contact_id", "contact__last_activity_at") if visitor_ids else []
-    activity = {c.pk: c.last_activity_at for c in by_uuid.values() if not c.merged_into_id}
-    by_email: dict[str, int] = {}
-    visitors: dict[str, int | None] = {}
-    for email, contact_id, last in email_rows:
-        by_email[email], activity[contact_id] = contact_id, last
-    for visitor_id, contact_id, last in visitor_rows:
-        visitors[visitor_id] = contact_id
-        if contact_id:
-            activity[contact_id] = last
-    return _EventLookups(by_uuid, by_email, visitors, _products_by_sku(list(skus)) if skus else {}, activity)
+    by_uuid = {c.uuid: c for c in Contact.objects.filter(uuid__one_of=uuids).only("pk", "uuid", "merged_into_id")} \
+        if uuids else {}
+    by_email = dict(ContactEmail.objects.filter(email__one_of=emails).order_by().values_list("email", "contact_id")) \
+        if emails else {}
+    visitors = dict(Visitor.objects.filter(visitor_id__one_of=visitor_ids).values_list("visitor_id", "contact_id")) \
+        if visitor_ids else {}
+    return _EventLookups(by_uuid, by_email, visitors, _product_refs(list(skus)) if skus else {})
 
 
 @dataclass
@@ -902,7 +912,7 @@ class _EventPlan:
     activity: dict[int, dt.datetime] = field(default_factory=dict)
     seen_visitors: dict[str, int | None] = field(default_factory=dict)
     identified: dict[str, int] = field(default_factory=dict)
-    products: dict[str, Product] = field(default_factory=dict)
+    products: dict[str, Product | ProductRef] = field(default_factory=dict)
     placeholders: list[str] = field(default_factory=list)
     waiting: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
@@ -957,13 +967,14 @@ def _insert_events(plan: _EventPlan, results: list[ItemResult | None], known: _E
     """Inside the transaction: create the customers and placeholder products the waiting events need, then write
     the batch."""
     if plan.waiting:
-        plan.products, plan.placeholders = _products(
-            (e["product"] for _i, e in plan.waiting if e["product"]), found=plan.products)
+        created, plan.placeholders = _products(e["product"] for _i, e in plan.waiting
+                                               if e["product"] and e["product"]["sku"].lower() not in plan.products)
+        plan.products.update(created)
         waiting, plan.waiting = plan.waiting, []
         _plan_events(waiting, results, known, plan, source=source, store=store, create=True)
     _insert_rows(plan.rows, skip_replays=skip_replays)
     _summarise_views(plan.views, {p.pk: p for p in plan.products.values()})
-    facts.bump_activity(plan.activity, known.last_activity)
+    facts.bump_activity(plan.activity)
     _touch_visitors(plan.seen_visitors, plan.latest, store, known.visitors)
     for visitor_id, contact_id in plan.identified.items():
         _attach_visitor(visitor_id, Contact.objects.get(pk=contact_id), store=store, when=plan.latest)

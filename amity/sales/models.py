@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from amity.core.models import OwnedModel, PublicIdModel, Tag
@@ -143,7 +144,11 @@ class Product(PublicIdModel):
 
     class Meta:
         ordering = ["name", "id"]
-        indexes = [models.Index(fields=["active", "name"], name="product_active_name")]
+        indexes = [
+            models.Index(fields=["active", "name"], name="product_active_name"),
+            # Orders, carts and events name products by SKU whatever its case (commerce.services).
+            models.Index(Lower("sku"), name="product_sku_lower"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.sku})"

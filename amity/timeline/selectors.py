@@ -65,6 +65,11 @@ def timeline(*, contact: Any = None, company: Any = None, deal: Any = None, para
         qs = qs.filter(_types_q(kinds))
     page = keyset_page(qs.select_related("actor"), TIMELINE_ORDER, params.get("cursor") or None, limit, count=False)
     _attach_interactions(page.items)
+    from amity.commerce.selectors import (
+        attach_view_counts,  # commerce builds on the timeline, not the reverse
+    )
+
+    attach_view_counts(page.items)
     return page
 
 

@@ -16,6 +16,7 @@ from amity.commerce.models import BehaviourEvent, Order, ProductViewSummary, Vis
 from amity.contacts.models import Contact
 from amity.core.models import Event
 from amity.sales.models import Product
+from amity.timeline import selectors as timeline_selectors
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 
@@ -209,14 +210,19 @@ def test_product_views_are_one_summary_per_week_updated_in_place():
     timeline = Event.objects.filter(type="product.viewed")
     assert timeline.count() == 1
     entry = timeline.get()
-    assert entry.pk == summary.event_id and entry.payload["views"] == 3 and entry.payload["product"] == "Hiking boots"
-    # A view within the hour updates the entry's count and last view but leaves it where it is on the timeline…
-    assert entry.occurred_at == dt.datetime(2026, 5, 6, 11, 0, tzinfo=dt.UTC)
-    assert entry.payload["last_viewed_at"].startswith("2026-05-06T11:30")
-    # …one an hour or more later moves it up to the latest view.
+    assert entry.pk == summary.event_id and entry.payload["product"] == "Hiking boots"
+    # A view within the hour leaves the entry where it is on the timeline, its stored payload as first written
+    # (views 2); the timeline shows the summary's count and last view…
+    assert entry.occurred_at == dt.datetime(2026, 5, 6, 11, 0, tzinfo=dt.UTC) and entry.payload["views"] == 2
+    shown = [e for e in timeline_selectors.timeline(contact=summary.contact, params={}).items
+             if e.type == "product.viewed"]
+    assert [e.pk for e in shown] == [entry.pk]
+    assert shown[0].payload["views"] == 3 and shown[0].payload["last_viewed_at"].startswith("2026-05-06T11:30")
+    # …one an hour or more later moves it up to the latest view and rewrites its payload.
     services.record_events([event(5, occurred_at="2026-05-06T12:03:00Z")], source="api")
     entry.refresh_from_db()
     assert entry.occurred_at == dt.datetime(2026, 5, 6, 12, 3, tzinfo=dt.UTC) and entry.payload["views"] == 4
+    assert entry.payload["last_viewed_at"].startswith("2026-05-06T12:03")
     services.record_events([event(4, occurred_at="2026-04-28T09:00:00Z")], source="api")  # the week before
     assert Event.objects.filter(type="product.viewed").count() == 2
 

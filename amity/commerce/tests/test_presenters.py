@@ -8,8 +8,10 @@ import pytest
 import time_machine
 
 from amity import testing
+from amity.api.tests.helpers import ApiClient
 from amity.commerce import services
 from amity.commerce.tests.clock import NOW
+from amity.contacts.models import Contact
 from amity.core.models import Event
 from amity.timeline.presenters import describe
 
@@ -75,6 +77,26 @@ def test_product_views_summarised():
     services.record_events([{"external_id": "old", "kind": "product_view", "email": "ada@example.com",
                              "product": "BOOT-1", "occurred_at": "2026-04-28T10:00:00Z"}], source="api")
     assert entry("product.viewed").title == "Viewed Hiking boots 1 time last week"
+
+
+def test_360_page_and_api_show_a_summary_s_current_count(admin_client, admin_user):
+    """Views added by later batches within the hour leave the stored entry as it is; the 360 page and the
+    timeline API show the summary's count."""
+    view = {"kind": "product_view", "email": "ada@example.com", "product": {"sku": "BOOT-1", "name": "Hiking boots"},
+            "occurred_at": "2026-05-05T10:00:00Z"}
+    services.record_events([{**view, "external_id": "e0"}], source="api")
+    for n in range(1, 4):
+        services.record_events([{**view, "external_id": f"e{n}", "occurred_at": f"2026-05-05T10:0{n}:00Z"}],
+                               source="api")
+    stored = Event.objects.get(type="product.viewed")
+    assert stored.payload["views"] == 1
+    contact = Contact.objects.get(pk=stored.contact_id)
+    page = admin_client.get(f"/contacts/{contact.uuid}/").content.decode()
+    assert "Viewed Hiking boots 4 times this week" in page
+    api = ApiClient(testing.make_token(admin_user))
+    items = api.get(f"/api/contacts/{contact.uuid}/timeline").json()["items"]
+    shown = next(i for i in items if i["type"] == "product.viewed")
+    assert shown["payload"]["views"] == 4 and shown["payload"]["last_viewed_at"].startswith("2026-05-05T10:03")
 
 
 def test_360_page_shows_commerce_entries(admin_client):
