@@ -32,7 +32,15 @@ from django.utils.translation import gettext as _
 
 from amity.contacts.models import Contact, ContactEmail
 from amity.core import audit
-from amity.core.db import insert_rows, is_deadlock, json_text, mapped_reads, pg_array, update_rows
+from amity.core.db import (
+    insert_rows,
+    is_deadlock,
+    json_text,
+    mapped_reads,
+    pg_array,
+    rows_by_keys,
+    update_rows,
+)
 from amity.core.events import emit
 from amity.core.models import AuditAction, Event
 from amity.core.money import CENT, base_currency, rate_on
@@ -894,9 +902,8 @@ def _event_lookups(fresh: list[tuple[int, dict[str, Any]]]) -> _EventLookups:
     skus = {e["product"]["sku"].lower() for _i, e in fresh if e["product"]}
     by_uuid = {c.uuid: c for c in Contact.objects.filter(uuid__one_of=uuids).only("pk", "uuid", "merged_into_id")} \
         if uuids else {}
-    by_email = dict(ContactEmail.objects.filter(email__one_of=emails).order_by().values_list("email", "contact_id")) \
-        if emails else {}
-    visitors = dict(Visitor.objects.filter(visitor_id__one_of=visitor_ids).values_list("visitor_id", "contact_id")) \
+    by_email = dict(rows_by_keys(ContactEmail, "email", emails, ("email", "contact_id"))) if emails else {}
+    visitors = dict(rows_by_keys(Visitor, "visitor_id", visitor_ids, ("visitor_id", "contact_id"))) \
         if visitor_ids else {}
     return _EventLookups(by_uuid, by_email, visitors, _product_refs(list(skus)) if skus else {})
 

@@ -233,6 +233,29 @@ class OneOf(Lookup):
         return f"{lhs} IN (SELECT value FROM json_each(%s))", (*params, json.dumps(values, default=str))  # noqa: S608
 
 
+def rows_by_keys(model: Any, key: str, keys: Iterable[Any], columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """``SELECT columns WHERE key`` is one of ``keys``, as the driver returns the rows: for simple columns (integers,
+    text) on the hot path, where the ORM's building of the query and of each row cost more than the database's
+    work (~0.5 ms a query for ingest's lookups). The statement is built once per model, key and columns; the keys
+    travel as one parameter, as in ``one_of``."""
+    statement = _KEYED_SELECTS.get((connection.vendor, model, key, columns))
+    if statement is None:
+        by_name = {f.attname: f for f in model._meta.concrete_fields}
+        quote = connection.ops.quote_name
+        match = f"= ANY(%s::{_cast_type(by_name[key])}[])" if connection.vendor == "postgresql" \
+            else "IN (SELECT value FROM json_each(%s))"
+        statement = (f"SELECT {', '.join(quote(by_name[c].column) for c in columns)} "  # noqa: S608
+                     f"FROM {quote(model._meta.db_table)} WHERE {quote(by_name[key].column)} {match}")
+        _KEYED_SELECTS[(connection.vendor, model, key, columns)] = statement
+    values = keys if isinstance(keys, list) else list(keys)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [pg_array(values) if connection.vendor == "postgresql" else json.dumps(values)])
+        return cursor.fetchall()
+
+
+_KEYED_SELECTS: dict[tuple[str, Any, str, tuple[str, ...]], str] = {}
+
+
 def json_text(value: Any) -> str | None:
     """A JSON column's value as the text the raw writes send (``None`` stays NULL)."""
     if value is None:

@@ -135,6 +135,19 @@ def test_one_of_matches_exactly_the_given_values_however_they_are_written():
         == ["not asked"]
 
 
+def test_rows_by_keys_returns_the_rows_of_exactly_the_given_keys():
+    from amity.commerce.models import Visitor
+    from amity.core.db import insert_rows, rows_by_keys
+
+    when = _db_time(connection, "2026-05-06T10:00:00Z")
+    ada = make_contact(first_name="Ada")
+    insert_rows(Visitor, ("visitor_id", "contact_id", "first_seen_at", "last_seen_at"),
+                [(v, ada.pk if v == AWKWARD[0] else None, when, when) for v in [*AWKWARD, "not asked"]])
+    rows = rows_by_keys(Visitor, "visitor_id", set(AWKWARD), ("visitor_id", "contact_id"))
+    assert sorted(rows, key=repr) == sorted([(v, ada.pk if v == AWKWARD[0] else None) for v in AWKWARD], key=repr)
+    assert rows_by_keys(Visitor, "visitor_id", ["nobody"], ("visitor_id",)) == []
+
+
 def test_one_of_takes_keys_uuids_and_datetimes():
     import datetime as dt
 
