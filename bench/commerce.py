@@ -10,7 +10,7 @@
    then the 360 page (target p50 ≤ 50 ms) and the recoverable-revenue page `/commerce/recoverable/` (p50 ≤ 100 ms)
    with wrk, as bench/run.py does (median of BENCH_RUNS runs of BENCH_DURATION seconds).
 
-Knobs: BENCH_COMMERCE_PARTS (default "sqlite,pg,big"), BENCH_INGEST_SECONDS, BENCH_EVENTS, BENCH_ORDERS,
+Knobs: BENCH_COMMERCE_PARTS (default "sqlite,pg,big"), BENCH_INGEST_SECONDS, BENCH_WEB_WORKERS (default 2), BENCH_EVENTS, BENCH_ORDERS,
 BENCH_CARTS, BENCH_PG_CONTACTS, BENCH_DURATION, BENCH_RUNS, BENCH_COMMERCE_OUT (file name under bench/results).
 Writes bench/results/commerce.json. Only 127.0.0.1 is
 contacted. The machine's load average is recorded with each figure (the machine is shared).
@@ -53,6 +53,7 @@ PG_CONTACTS = int(os.environ.get("BENCH_PG_CONTACTS", "20000"))
 PG_URL = "postgres://postgres@127.0.0.1:5432/bench_commerce"
 BATCH = 500
 CLIENTS = 4
+WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))  # the setting (two web processes)
 TEMPLATES = 50  # pre-built batch shapes
 SKUS = [f"BENCH-{n:03d}" for n in range(60)]
 TARGETS = {"ingest_sqlite": 5000.0, "ingest_postgresql": 20000.0, "360": 50.0, "recoverable": 100.0}
@@ -300,7 +301,7 @@ def ingest(port: int, token: str, emails: list[str], seconds: int) -> dict[str, 
 def serve(environ: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
     port = core_bench.free_port()
     server = subprocess.Popen(  # noqa: S603
-        [PYTHON, "-m", "gunicorn", "amity.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+        [PYTHON, "-m", "gunicorn", "amity.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(WEB_WORKERS),
          "--timeout", "120", "--log-level", "warning"], cwd=ROOT, env=environ)
     core_bench.wait_until_up(port, timeout=120)
     return server, port
@@ -395,7 +396,7 @@ def main() -> None:
     secret_key = "bench-" + secrets.token_urlsafe(40)
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
                                "settings": {"batch": BATCH, "clients": CLIENTS, "ingest_seconds": INGEST_SECONDS,
-                                            "gunicorn_workers": 2, "duration_s": core_bench.DURATION,
+                                            "gunicorn_workers": WEB_WORKERS, "duration_s": core_bench.DURATION,
                                             "runs": core_bench.RUNS}}
     out = RESULTS / os.environ.get("BENCH_COMMERCE_OUT", "commerce.json")
     sqlite_env = env(secret_key)

@@ -23,6 +23,24 @@ def test_bearer_token_authenticates_as_its_user(admin_user, admin_api):
     assert response.json()["role"] == "admin"
 
 
+def test_token_lookup_gives_the_token_its_user_and_role_as_the_orm_would(admin_user, django_assert_num_queries):
+    """The token, its user and role come from one hand-built statement: each value typed as the ORM types it."""
+    import datetime as dt
+    import uuid
+
+    from amity.accounts.services import authenticate_token
+
+    token, secret = create_api_token(user=admin_user, name="typed", scope="write")
+    found = authenticate_token(secret)
+    assert found.pk == token.pk and found.scope == "write" and isinstance(found.uuid, uuid.UUID)
+    assert isinstance(found.created_at, dt.datetime) and found.created_at.tzinfo is not None
+    assert found.last_used_at is not None  # recorded on first use
+    assert found.user.pk == admin_user.pk and isinstance(found.user.uuid, uuid.UUID) and found.user.is_active is True
+    assert found.user.role.key == "admin" and found.user.role.pk == admin_user.role_id
+    with django_assert_num_queries(0):
+        assert found.user.role.key == "admin"  # loaded with it, not fetched later
+
+
 def test_missing_token_answers_401_problem():
     response = Client().get("/api/contacts")
     assert is_problem(response, 401)
