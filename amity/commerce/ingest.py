@@ -236,11 +236,12 @@ def customer(p: Problems, data: Mapping[str, Any], *, required: bool = True) -> 
             p.add("email", problem)
         out["email"] = email
     out["visitor_id"] = text(p, data, "visitor_id", 64)
-    name = text(p, data, "name", 200)
-    first, last = text(p, data, "first_name", 100), text(p, data, "last_name", 100)
-    if name and not (first or last):
-        first, _sp, last = name.partition(" ")
-    out["first_name"], out["last_name"] = first[:100], last[:100]
+    if "name" in data or "first_name" in data or "last_name" in data:  # most events name no one
+        name = text(p, data, "name", 200)
+        first, last = text(p, data, "first_name", 100), text(p, data, "last_name", 100)
+        if name and not (first or last):
+            first, _sp, last = name.partition(" ")
+        out["first_name"], out["last_name"] = first[:100], last[:100]
     if required and not (out["contact"] or out["email"] or out["visitor_id"]) and not p.errors.get("email") \
             and not p.errors.get("contact"):
         p.add("email", _("Say who this is: send email, contact (a contact id) or visitor_id."))
@@ -425,8 +426,10 @@ def clean_event(data: Any, *, now: dt.datetime) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationError({"": [_("Each item must be a JSON object.")]})
     out: dict[str, Any] = {"external_id": text(p, data, "external_id", 128, required=True)}
-    raw_kind = data.get("kind", data.get("type"))
-    kind = KIND_ALIASES.get(str(raw_kind or "").strip().lower())
+    raw_kind = data["kind"] if "kind" in data else data.get("type")
+    kind = KIND_ALIASES.get(raw_kind) if type(raw_kind) is str else None  # as sent, most often
+    if kind is None:
+        kind = KIND_ALIASES.get(str(raw_kind or "").strip().lower())
     if kind is None:
         p.add("kind", _("“%(value)s” is not an event kind; use one of %(choices)s.")
               % {"value": str(raw_kind or "")[:40], "choices": ", ".join(BehaviourKind.values)})
@@ -460,13 +463,13 @@ def clean_event(data: Any, *, now: dt.datetime) -> dict[str, Any]:
     if raw_product not in (None, ""):
         product_data = _dict(p, raw_product, "product")
         if product_data is not None:
-            product = {
-                "sku": text(p, product_data, "sku", 64, path="product.sku", required=True),
-                "name": text(p, product_data, "name", 200, path="product.name"),
-                "category": text(p, product_data, "category", 100, path="product.category"),
-                "image_url": url(p, product_data, "image_url", path="product.image_url"),
-                "product_url": url(p, product_data, "product_url", path="product.product_url"),
-            }
+            product = {"sku": text(p, product_data, "sku", 64, path="product.sku", required=True),
+                       "name": "", "category": "", "image_url": "", "product_url": ""}
+            if len(product_data) > 1:  # more than the SKU, which is what most events send
+                product.update(name=text(p, product_data, "name", 200, path="product.name"),
+                               category=text(p, product_data, "category", 100, path="product.category"),
+                               image_url=url(p, product_data, "image_url", path="product.image_url"),
+                               product_url=url(p, product_data, "product_url", path="product.product_url"))
     elif kind in {BehaviourKind.PRODUCT_VIEW, BehaviourKind.ADD_TO_CART}:
         p.add("product", _("A %(kind)s event needs the product (at least its sku).") % {"kind": kind})
     out["product"] = product

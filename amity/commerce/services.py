@@ -804,7 +804,8 @@ def _prepare_events(fresh: list[tuple[int, dict[str, Any]]]) -> None:
     driver takes them, its week — worked out before the transaction, so the write lock is held for less."""
     adapt = _adapters(BehaviourEvent, ["occurred_at", "properties"])
     for _i, e in fresh:
-        e["db_occurred_at"], e["db_properties"] = _adapt(adapt, (e["occurred_at"], e["properties"]))
+        e["db_occurred_at"], e["db_properties"] = _adapt(adapt, (e["occurred_at"], e["properties"])) \
+            if any(adapt) else (e["occurred_at"], e["properties"])
         e["week"] = _week_start(e["occurred_at"])
 
 
