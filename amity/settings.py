@@ -135,6 +135,13 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     pg_options = os.environ.get("AMITY_PG_OPTIONS", "-c random_page_cost=1.1")
     if pg_options:
         DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", pg_options)
+    # Parameters travel apart from the statement (server-side binding), so a statement run again and again — an
+    # ingest batch's dozen — is prepared once per connection and not parsed and planned each time; its keys'
+    # arrays are not quoted into its text either. AMITY_PG_PREPARE=0 turns both off (Django's default), for a
+    # pooler in transaction mode that cannot keep prepared statements (PgBouncer before 1.21).
+    if os.environ.get("AMITY_PG_PREPARE", "1") != "0":
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("server_side_binding", True)
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- auth -------------------------------------------------------------------------------------------------
