@@ -285,6 +285,23 @@ def test_other_database_errors_are_not_retried(monkeypatch):
     assert not BehaviourEvent.objects.exists()
 
 
+def test_a_visitor_s_last_seen_moves_forward_to_the_minute():
+    """A visitor row is created on first sight and its last-seen time moves with later batches — not for a batch
+    within the same minute, and never back."""
+    anon = {"kind": "page_view", "visitor_id": "v-77", "email": "", "product": None}
+    services.record_events([{**anon, "external_id": "a1", "occurred_at": "2026-05-06T11:00:00Z"}], source="api")
+    visitor = Visitor.objects.get(visitor_id="v-77")
+    assert visitor.first_seen_at == visitor.last_seen_at == dt.datetime(2026, 5, 6, 11, 0, tzinfo=dt.UTC)
+    services.record_events([{**anon, "external_id": "a2", "occurred_at": "2026-05-06T11:00:40Z"}], source="api")
+    visitor.refresh_from_db()
+    assert visitor.last_seen_at == dt.datetime(2026, 5, 6, 11, 0, tzinfo=dt.UTC)  # within the minute
+    services.record_events([{**anon, "external_id": "a3", "occurred_at": "2026-05-06T11:05:00Z"}], source="api")
+    services.record_events([{**anon, "external_id": "a4", "occurred_at": "2026-05-06T10:00:00Z"}], source="api")
+    visitor.refresh_from_db()
+    assert visitor.last_seen_at == dt.datetime(2026, 5, 6, 11, 5, tzinfo=dt.UTC)  # forward, never back
+    assert visitor.first_seen_at == dt.datetime(2026, 5, 6, 11, 0, tzinfo=dt.UTC)
+
+
 def test_anonymous_events_move_to_contact_on_identify():
     anon = [event(i, email="", visitor_id="v-9") for i in range(3)]
     services.record_events(anon, source="snippet")
