@@ -177,10 +177,11 @@ class ProductRef(NamedTuple):
 
 
 def _product_refs(lower_skus: list[str]) -> dict[str, Product | ProductRef]:
-    rows = Product.objects.annotate(lsku=Lower("sku")).filter(lsku__one_of=lower_skus).order_by() \
-        .values_list("lsku", "pk", "uuid", "sku", "name", "image_url", "product_url")
-    return {lsku: ProductRef(pk, uuid, sku, name, image_url, product_url)
-            for lsku, pk, uuid, sku, name, image_url, product_url in rows}
+    rows = rows_by_keys(Product, "sku", lower_skus, ("id", "uuid", "sku", "name", "image_url", "product_url"),
+                        lower=True)
+    return {sku.lower(): ProductRef(pk, public_id if isinstance(public_id, uuid.UUID) else uuid.UUID(public_id),
+                                    sku, name, image_url, product_url)  # SQLite gives the UUID's stored hex
+            for pk, public_id, sku, name, image_url, product_url in rows}
 
 
 # --- orders ---------------------------------------------------------------------------------------------------

@@ -233,27 +233,30 @@ class OneOf(Lookup):
         return f"{lhs} IN (SELECT value FROM json_each(%s))", (*params, json.dumps(values, default=str))  # noqa: S608
 
 
-def rows_by_keys(model: Any, key: str, keys: Iterable[Any], columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
-    """``SELECT columns WHERE key`` is one of ``keys``, as the driver returns the rows: for simple columns (integers,
-    text) on the hot path, where the ORM's building of the query and of each row cost more than the database's
-    work (~0.5 ms a query for ingest's lookups). The statement is built once per model, key and columns; the keys
-    travel as one parameter, as in ``one_of``."""
-    statement = _KEYED_SELECTS.get((connection.vendor, model, key, columns))
+def rows_by_keys(model: Any, key: str, keys: Iterable[Any], columns: tuple[str, ...], *,
+                 lower: bool = False) -> list[tuple[Any, ...]]:
+    """``SELECT columns WHERE key`` is one of ``keys`` (with ``lower``, ``LOWER(key)``: give lower-cased keys), as
+    the driver returns the rows: for simple columns (integers, text) on the hot path, where the ORM's building of
+    the query and of each row cost more than the database's work (~0.5 ms a query for ingest's lookups). The
+    statement is built once per model, key and columns; the keys travel as one parameter, as in ``one_of``."""
+    cache_key = (connection.vendor, model, key, columns, lower)
+    statement = _KEYED_SELECTS.get(cache_key)
     if statement is None:
         by_name = {f.attname: f for f in model._meta.concrete_fields}
         quote = connection.ops.quote_name
-        match = f"= ANY(%s::{_cast_type(by_name[key])}[])" if connection.vendor == "postgresql" \
-            else "IN (SELECT value FROM json_each(%s))"
+        column = f"LOWER({quote(by_name[key].column)})" if lower else quote(by_name[key].column)
+        match = f"= ANY(%s::{'text' if lower else _cast_type(by_name[key])}[])" \
+            if connection.vendor == "postgresql" else "IN (SELECT value FROM json_each(%s))"
         statement = (f"SELECT {', '.join(quote(by_name[c].column) for c in columns)} "  # noqa: S608
-                     f"FROM {quote(model._meta.db_table)} WHERE {quote(by_name[key].column)} {match}")
-        _KEYED_SELECTS[(connection.vendor, model, key, columns)] = statement
+                     f"FROM {quote(model._meta.db_table)} WHERE {column} {match}")
+        _KEYED_SELECTS[cache_key] = statement
     values = keys if isinstance(keys, list) else list(keys)
     with connection.cursor() as cursor:
         cursor.execute(statement, [pg_array(values) if connection.vendor == "postgresql" else json.dumps(values)])
         return cursor.fetchall()
 
 
-_KEYED_SELECTS: dict[tuple[str, Any, str, tuple[str, ...]], str] = {}
+_KEYED_SELECTS: dict[tuple[str, Any, str, tuple[str, ...], bool], str] = {}
 
 
 def json_text(value: Any) -> str | None:

@@ -285,6 +285,19 @@ def test_other_database_errors_are_not_retried(monkeypatch):
     assert not BehaviourEvent.objects.exists()
 
 
+def test_events_find_a_product_by_sku_whatever_its_case():
+    product = Product.objects.create(sku="Boot-XL", name="Hiking boots XL")
+    results = services.record_events([event(1, product={"sku": "boot-xl"}), event(2, product="BOOT-XL")],
+                                     source="api")
+    assert [r.notes for r in results] == [[], []]  # found, no placeholder made
+    assert set(BehaviourEvent.objects.values_list("product_id", flat=True)) == {product.pk}
+    assert Product.objects.count() == 1
+    summary = ProductViewSummary.objects.get()
+    assert (summary.product_id, summary.views) == (product.pk, 2)
+    entry = Event.objects.get(type="product.viewed")
+    assert entry.payload["product_id"] == str(product.uuid) and entry.payload["product"] == "Hiking boots XL"
+
+
 def test_a_visitor_s_last_seen_moves_forward_to_the_minute():
     """A visitor row is created on first sight and its last-seen time moves with later batches — not for a batch
     within the same minute, and never back."""
