@@ -421,6 +421,9 @@ def clean_cart(data: Any, *, now: dt.datetime | None = None) -> dict[str, Any]:
 
 # --- behaviour events -----------------------------------------------------------------------------------------
 
+_NEEDS_PRODUCT = frozenset({BehaviourKind.PRODUCT_VIEW, BehaviourKind.ADD_TO_CART})
+
+
 def clean_event(data: Any, *, now: dt.datetime) -> dict[str, Any]:
     p = Problems()
     if not isinstance(data, dict):
@@ -458,7 +461,7 @@ def clean_event(data: Any, *, now: dt.datetime) -> dict[str, Any]:
     out["properties"] = props
     product: dict[str, Any] | None = None
     raw_product = data.get("product")
-    if isinstance(raw_product, str | int) and str(raw_product).strip():
+    if isinstance(raw_product, (str, int)) and str(raw_product).strip():  # noqa: UP038 (a tuple: no union built per call)
         raw_product = {"sku": raw_product}
     if raw_product not in (None, ""):
         product_data = _dict(p, raw_product, "product")
@@ -470,7 +473,7 @@ def clean_event(data: Any, *, now: dt.datetime) -> dict[str, Any]:
                                category=text(p, product_data, "category", 100, path="product.category"),
                                image_url=url(p, product_data, "image_url", path="product.image_url"),
                                product_url=url(p, product_data, "product_url", path="product.product_url"))
-    elif kind in {BehaviourKind.PRODUCT_VIEW, BehaviourKind.ADD_TO_CART}:
+    elif kind in _NEEDS_PRODUCT:
         p.add("product", _("A %(kind)s event needs the product (at least its sku).") % {"kind": kind})
     out["product"] = product
     p.raise_if_any()
