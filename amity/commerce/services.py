@@ -935,6 +935,8 @@ def _plan_events(events: list[tuple[int, dict[str, Any]]], results: list[ItemRes
     """Each event's row, result, product-view and activity. Without ``create`` (before the transaction) an event
     whose new customer or unknown SKU must be created first waits in ``plan.waiting``; with it (inside the
     transaction) those are created."""
+    rows, by_email, products, placeholders = plan.rows, plan.by_email, plan.products, plan.placeholders
+    stored_visitors, activity, views = known.visitors, plan.activity, plan.views
     for index, e in events:
         contact_id: int | None = None
         if e["contact"]:
@@ -945,34 +947,39 @@ def _plan_events(events: list[tuple[int, dict[str, Any]]], results: list[ItemRes
                 continue
             contact_id = contact.merged_into_id or contact.pk
         elif e["email"]:
-            contact_id = plan.by_email.get(e["email"])
+            contact_id = by_email.get(e["email"])
             if contact_id is None:
                 if not create:
                     plan.waiting.append((index, e))
                     continue
                 contact_id = _find_contact(e, source=source, store=store).pk  # type: ignore[union-attr]
-                plan.by_email[e["email"]] = contact_id
-        product = plan.products.get(e["product"]["sku"].lower()) if e["product"] else None
-        if e["product"] and product is None:
+                by_email[e["email"]] = contact_id
+        wanted = e["product"]
+        product = products.get(wanted["sku"].lower()) if wanted else None
+        if wanted and product is None:
             if not create:
                 plan.waiting.append((index, e))
                 continue
             raise AssertionError("the products of waiting events are created before they are planned")
-        if contact_id is None and e["visitor_id"]:
-            contact_id = known.visitors.get(e["visitor_id"])
-        if e["visitor_id"]:
-            plan.seen_visitors[e["visitor_id"]] = contact_id
-            if contact_id and not known.visitors.get(e["visitor_id"]):
-                plan.identified[e["visitor_id"]] = contact_id
-        plan.rows.append((source, e["external_id"], contact_id, e["visitor_id"], e["kind"], e["name"],
-                          e["db_occurred_at"], product.pk if product else None, e["url"], e["db_properties"]))
-        notes = [_("Unknown SKU %(sku)s: a placeholder product was created.") % {"sku": e["product"]["sku"]}] \
-            if e["product"] and e["product"]["sku"] in plan.placeholders else []
+        visitor_id = e["visitor_id"]
+        if visitor_id:
+            if contact_id is None:
+                contact_id = stored_visitors.get(visitor_id)
+            plan.seen_visitors[visitor_id] = contact_id
+            if contact_id and not stored_visitors.get(visitor_id):
+                plan.identified[visitor_id] = contact_id
+        rows.append((source, e["external_id"], contact_id, visitor_id, e["kind"], e["name"], e["db_occurred_at"],
+                     product.pk if product else None, e["url"], e["db_properties"]))
+        notes = [_("Unknown SKU %(sku)s: a placeholder product was created.") % {"sku": wanted["sku"]}] \
+            if placeholders and wanted and wanted["sku"] in placeholders else []
         results[index] = ItemResult(index, "created", e["external_id"], 201, [], notes)
         if contact_id:
-            plan.activity[contact_id] = max(plan.activity.get(contact_id, e["occurred_at"]), e["occurred_at"])
-            if e["kind"] == BehaviourKind.PRODUCT_VIEW and product is not None:
-                plan.views[(contact_id, product.pk, e["week"])].append(e["occurred_at"])
+            moment = e["occurred_at"]
+            last = activity.get(contact_id)
+            if last is None or moment > last:
+                activity[contact_id] = moment
+            if product is not None and e["kind"] == BehaviourKind.PRODUCT_VIEW:
+                views[(contact_id, product.pk, e["week"])].append(moment)
 
 
 def _insert_events(plan: _EventPlan, results: list[ItemResult | None], known: _EventLookups, *, source: str,
