@@ -228,9 +228,17 @@ class OneOf(Lookup):
         lhs, params = self.process_lhs(compiler, connection)  # the column, compiled and quoted by Django
         field = self.lhs.output_field
         values = [field.get_db_prep_value(v, connection, prepared=False) for v in self.rhs if v is not None]
-        if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::{_cast_type(field)}[])", (*params, pg_array(values))
-        return f"{lhs} IN (SELECT value FROM json_each(%s))", (*params, json.dumps(values, default=str))  # noqa: S608
+        return (f"{lhs} {_one_of_sql(connection.vendor, _cast_type(field))}",
+                (*params, _one_of_param(connection.vendor, values)))
+
+
+def _one_of_sql(vendor: str, cast: str) -> str:
+    """What follows a column to say it is one of the keys given as one parameter (``_one_of_param``)."""
+    return f"= ANY(%s::{cast}[])" if vendor == "postgresql" else "IN (SELECT value FROM json_each(%s))"
+
+
+def _one_of_param(vendor: str, values: list[Any]) -> str:
+    return pg_array(values) if vendor == "postgresql" else json.dumps(values, default=str)
 
 
 def rows_by_keys(model: Any, key: str, keys: Iterable[Any], columns: tuple[str, ...], *,
@@ -245,14 +253,12 @@ def rows_by_keys(model: Any, key: str, keys: Iterable[Any], columns: tuple[str, 
         by_name = {f.attname: f for f in model._meta.concrete_fields}
         quote = connection.ops.quote_name
         column = f"LOWER({quote(by_name[key].column)})" if lower else quote(by_name[key].column)
-        match = f"= ANY(%s::{'text' if lower else _cast_type(by_name[key])}[])" \
-            if connection.vendor == "postgresql" else "IN (SELECT value FROM json_each(%s))"
+        match = _one_of_sql(connection.vendor, "text" if lower else _cast_type(by_name[key]))
         statement = (f"SELECT {', '.join(quote(by_name[c].column) for c in columns)} "  # noqa: S608
                      f"FROM {quote(model._meta.db_table)} WHERE {column} {match}")
         _KEYED_SELECTS[cache_key] = statement
-    values = keys if isinstance(keys, list) else list(keys)
     with connection.cursor() as cursor:
-        cursor.execute(statement, [pg_array(values) if connection.vendor == "postgresql" else json.dumps(values)])
+        cursor.execute(statement, [_one_of_param(connection.vendor, keys if isinstance(keys, list) else list(keys))])
         return cursor.fetchall()
 
 
