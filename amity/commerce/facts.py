@@ -117,19 +117,10 @@ def bump_activity(moments: dict[int, dt.datetime]) -> None:
     """Move ``last_activity_at`` forward for several contacts in one UPDATE, to the minute: a contact whose stored
     value is already within ``ACTIVITY_GRANULARITY`` of the new one is not written (the database compares, so the
     caller need not load the stored values: ingest sees most of its customers again within a minute)."""
-    if not moments:
-        return
-    from django.db import connection
+    from .services import _raw_update  # the raw writes' per-database adapting (services imports this module)
 
-    from amity.core.db import update_rows
-
-    if connection.vendor == "postgresql":  # an aware datetime is what PostgreSQL's writes take: no preparing each
-        rows = [(when, cid) for cid, when in moments.items()]
-    else:
-        field = Contact._meta.get_field("last_activity_at")
-        rows = [(field.get_db_prep_save(when, connection), cid) for cid, when in moments.items()]  # type: ignore[union-attr]
-    update_rows(Contact, ("last_activity_at",), rows,  # one statement (no per-row CASE to compile)
-                forward_only="last_activity_at", forward_by=ACTIVITY_GRANULARITY)
+    _raw_update(Contact, ["last_activity_at"], [(when, cid) for cid, when in moments.items()],
+                forward_only="last_activity_at", forward_by=ACTIVITY_GRANULARITY)  # one statement, no per-row CASE
 
 
 def recompute(contact: Contact | int) -> dict[str, Any]:
