@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from django.utils.translation import gettext as _
 from amity.contacts.models import Company, Contact, ContactEmail, ContactPhone, LifecycleStage
 from amity.core import audit, search
 from amity.core.customfields import clean_value, definitions
-from amity.core.db import insert_rows, update_rows
+from amity.core.db import insert_rows, time_ordered_uuid, update_rows
 from amity.core.models import AuditAction, CustomFieldDefinition, Event, SearchDocument, Tag
 from amity.core.normalize import clean_text, display_name, normalize_domain, normalize_email, normalize_phone
 from amity.core.permissions import _ownership_q, can_edit, is_admin, require, visible_to
@@ -816,7 +815,7 @@ class Engine:
             first, last = d.get("first_name", ""), d.get("last_name", "")
             email = row_emails[0] if row_emails else ""
             name = display_name(first, last) or email
-            row_uuid = uuid.uuid4()
+            row_uuid = time_ordered_uuid()  # its unique index grows at one end
             custom = d.get("custom")
             contacts.append((
                 pk, when, when, row_uuid if native_uuid else row_uuid.hex,
@@ -1280,17 +1279,16 @@ def _reindex_contacts(ids: list[int]) -> None:
 
 def _replace_documents(docs: list[tuple[str, int, str, str]]) -> None:
     """Write the search documents of updated records, skipping those whose text did not change (an import that
-    only adds a tag, or updates the city): each rewrite costs two FTS deletes and two inserts on SQLite."""
+    only adds a tag, or updates the city): each rewrite costs an FTS delete and an insert in both indexes on
+    SQLite. Changed documents are rewritten in place; a record without one gets it."""
     if not docs:
         return
     kind = docs[0][0]
-    stored = {obj_id: (title, body) for obj_id, title, body in SearchDocument.objects.filter(
-        kind=kind, obj_id__in=[d[1] for d in docs]).values_list("obj_id", "title", "body")}
-    changed = [d for d in docs if stored.get(d[1]) != (d[2][:300], d[3])]
-    if not changed:
-        return
-    SearchDocument.objects.filter(kind=kind, obj_id__in=[d[1] for d in changed if d[1] in stored]).delete()
-    search.insert_documents(changed)
+    stored = {obj_id: (pk, title, body) for obj_id, pk, title, body in SearchDocument.objects.filter(
+        kind=kind, obj_id__in=[d[1] for d in docs]).values_list("obj_id", "pk", "title", "body")}
+    search.rewrite_documents([(stored[d[1]][0], d[2], d[3]) for d in docs
+                              if d[1] in stored and stored[d[1]][1:] != (d[2][:300], d[3])])
+    search.insert_documents([d for d in docs if d[1] not in stored])
 
 
 # --- undo ------------------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from amity.core.db import refresh_planner_statistics
+from amity.core.db import refresh_planner_statistics, time_ordered_uuid
 from amity.testing import make_contact
 
 pytestmark = pytest.mark.django_db
@@ -234,3 +234,16 @@ def test_raw_writes_never_cut_a_too_long_value_short():
             pass  # PostgreSQL refuses it, as an ORM save would
         assert not Visitor.objects.filter(visitor_id=too_long[:64]).exists()  # SQLite keeps it whole
         Visitor.objects.all().delete()
+
+
+def test_time_ordered_uuids_are_version_7_unique_and_sort_by_the_millisecond_they_were_made(monkeypatch):
+    import time
+
+    moments = iter([1_700_000_000_000_000_000, 1_700_000_000_001_000_000, 1_700_000_000_001_000_000])
+    monkeypatch.setattr(time, "time_ns", lambda: next(moments))
+    first, second, third = time_ordered_uuid(), time_ordered_uuid(), time_ordered_uuid()
+    assert {u.version for u in (first, second, third)} == {7}
+    assert {u.variant for u in (first, second, third)} == {"specified in RFC 4122"}
+    assert first < second and first < third  # a later millisecond sorts after
+    assert second != third  # the same millisecond: the random bits tell them apart
+    assert second.int >> 80 == third.int >> 80 == 1_700_000_000_001

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 
 from amity.contacts.models import Company, Contact, ContactEmail
 from amity.core.models import AuditEntry, CustomFieldDefinition, Event, SearchDocument
@@ -93,6 +94,16 @@ def test_normalisation_on_write(admin_user, settings):
     assert contact.company.name == "Acme Ltd"
     assert contact.owner == admin_user
     assert list(contact.emails.values_list("email", flat=True)) == ["ada@example.com"]
+
+
+def test_imported_contacts_get_time_ordered_ids_that_open_their_page(admin_user, client):
+    job = import_all(admin_user, "first_name,email\nAda,ada@example.com\nGrace,grace@example.com\n")
+    assert job.created == 2
+    ids = list(Contact.objects.values_list("uuid", flat=True))
+    assert len(set(ids)) == 2 and {u.version for u in ids} == {7}
+    client.force_login(admin_user)
+    contact = Contact.objects.get(first_name="Ada")
+    assert client.get(reverse("contacts:detail", args=[contact.uuid])).status_code == 200
 
 
 def test_formula_and_script_cells_are_stored_as_literal_text(admin_user):

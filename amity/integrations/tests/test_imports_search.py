@@ -46,6 +46,7 @@ def stored_document(contact: Contact) -> tuple[str, str]:
 def test_created_and_updated_contacts_are_found_at_once(admin_user):
     old = make_contact(first_name="Old", last_name="Name", emails=["grace@navy.example"], phones=["+1 202 555 0100"])
     company = make_company(name="Analytical Engines")
+    old_document = SearchDocument.objects.get(kind="contact", obj_id=old.pk)
     job = run_import(admin_user, "first_name,last_name,email,phone,company\n"
                                  "Ada,Lovelace,ada@analytical.example,+44 20 7946 0958,Analytical Engines\n"
                                  "Grace,Hopper,grace@navy.example;gh@cobol.example,+1 202 555 0199,\n"
@@ -61,6 +62,7 @@ def test_created_and_updated_contacts_are_found_at_once(admin_user):
     assert found(admin_user, "gh@cobol.example") == ["Grace Hopper"]
     assert found(admin_user, "2025550199") == ["Grace Hopper"]
     assert found(admin_user, "old name") == []
+    assert SearchDocument.objects.get(kind="contact", obj_id=old.pk).pk == old_document.pk  # rewritten in place
     for contact in Contact.objects.all():
         assert stored_document(contact) == expected_document(contact), contact
     assert SearchDocument.objects.filter(kind="contact").count() == 3
@@ -89,4 +91,13 @@ def test_undo_restores_the_documents(admin_user):
     imports.request_undo(actor=admin_user, job=job)
     assert found(admin_user, "old name") == ["Old Name"]
     assert found(admin_user, "fresh") == []
+    assert stored_document(contact) == expected_document(contact)
+
+
+def test_an_updated_contact_without_a_document_gets_one(admin_user):
+    contact = make_contact(first_name="Ada", last_name="Lovelace", emails=["ada@example.com"])
+    SearchDocument.objects.filter(kind="contact", obj_id=contact.pk).delete()
+    job = run_import(admin_user, "first_name,email\nAugusta,ada@example.com\n")
+    assert job.updated == 1
+    assert found(admin_user, "augusta lovelace") == ["Augusta Lovelace"]
     assert stored_document(contact) == expected_document(contact)
