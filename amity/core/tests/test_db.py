@@ -247,3 +247,90 @@ def test_time_ordered_uuids_are_version_7_unique_and_sort_by_the_millisecond_the
     assert first < second and first < third  # a later millisecond sorts after
     assert second != third  # the same millisecond: the random bits tell them apart
     assert second.int >> 80 == third.int >> 80 == 1_700_000_000_001
+
+
+def _on_file(tmp_path, monkeypatch, name: str):
+    """A connection to a database file with the production settings (WAL), as ``core.db``'s connection."""
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    from amity.core import db
+
+    on_file = DatabaseWrapper({**connection.settings_dict, "NAME": str(tmp_path / name)}, alias=name)
+    monkeypatch.setattr(db, "connection", on_file)
+    return on_file
+
+
+def _write_pages(on_file, start: int) -> None:
+    with on_file.cursor() as cursor:
+        cursor.execute("BEGIN IMMEDIATE")
+        cursor.executemany("INSERT INTO t (id, body) VALUES (%s, %s)",
+                           [(start + i, "x" * 2000) for i in range(500)])  # ~250 pages
+        cursor.execute("COMMIT")
+
+
+def test_background_checkpoints_keep_the_wal_short_and_restore_the_setting(tmp_path, monkeypatch):
+    import os
+
+    from amity.core import db
+
+    if connection.vendor != "sqlite":
+        pytest.skip("WAL checkpoints are SQLite's; on PostgreSQL the block only runs")
+    on_file = _on_file(tmp_path, monkeypatch, "checkpoints.sqlite3")
+    wal = tmp_path / "checkpoints.sqlite3-wal"
+    try:
+        with on_file.cursor() as cursor:
+            cursor.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        sizes = []
+        with db.background_checkpoints(every=2) as committed:
+            with on_file.cursor() as cursor:
+                cursor.execute("PRAGMA wal_autocheckpoint")
+                assert cursor.fetchone()[0] == 0  # the writer no longer checkpoints by itself
+            for n in range(8):
+                _write_pages(on_file, n * 1000)
+                committed()
+                sizes.append(os.path.getsize(wal))
+        # Without checkpoints the WAL would hold all eight transactions; here it starts again after every second.
+        assert max(sizes) <= 2.5 * sizes[0]
+        with on_file.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            assert cursor.fetchone()[0] == 1000
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            busy, frames, copied = cursor.fetchone()
+            assert frames == copied  # everything was copied back into the database file
+            cursor.execute("SELECT count(*) FROM t")
+            assert cursor.fetchone()[0] == 4000
+    finally:
+        on_file.close()
+
+
+def test_the_writer_checkpoints_by_itself_when_the_thread_cannot(tmp_path, monkeypatch):
+    import os
+
+    from amity.core import db
+
+    if connection.vendor != "sqlite":
+        pytest.skip("WAL checkpoints are SQLite's; on PostgreSQL the block only runs")
+    on_file = _on_file(tmp_path, monkeypatch, "fallback.sqlite3")
+    wal = tmp_path / "fallback.sqlite3-wal"
+
+    def unreachable(*_args, **_kwargs):
+        raise db.sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(db.sqlite3, "connect", unreachable)
+    try:
+        with on_file.cursor() as cursor:
+            cursor.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        sizes = []
+        with db.background_checkpoints(every=2) as committed:
+            for n in range(6):
+                _write_pages(on_file, n * 1000)
+                committed()
+                sizes.append(os.path.getsize(wal))
+        assert max(sizes) <= 2.5 * sizes[0]  # the writer's own checkpoints let the WAL start again
+        with on_file.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM t")
+            assert cursor.fetchone()[0] == 3000
+    finally:
+        on_file.close()
