@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import os
 import re
-import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
 from django.db.models import Field, Lookup
-
-logger = logging.getLogger(__name__)
 
 INSERT_CHUNK = 5000
 
@@ -71,105 +66,6 @@ def mapped_reads() -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA mmap_size=0")
-
-
-class _Checkpointer(threading.Thread):
-    """Checkpoints the WAL of the SQLite file at ``path`` whenever asked, with a connection of its own."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(name="sqlite-checkpoints", daemon=True)
-        self.path = path
-        self.changed = threading.Condition()
-        self.asked = 0  # commits announced by the writer
-        self.covered = 0  # commits that a finished checkpoint covers
-        self.stopping = False
-        self.failed = False
-
-    def run(self) -> None:
-        try:
-            own = sqlite3.connect(self.path, timeout=20, isolation_level=None)
-            try:
-                while True:
-                    with self.changed:
-                        while self.asked == self.covered and not self.stopping:
-                            self.changed.wait()
-                        if self.asked == self.covered:
-                            return
-                        target = self.asked
-                    # PASSIVE: copies what is committed without waiting for, or blocking, the writer or readers.
-                    own.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    with self.changed:
-                        self.covered = target
-                        self.changed.notify_all()
-            finally:
-                own.close()
-        except Exception:
-            logger.exception("background WAL checkpoints stopped; the writer checkpoints by itself")
-            with self.changed:
-                self.failed = True
-                self.changed.notify_all()
-
-    def committed(self, wait: bool) -> bool:
-        """Announce a commit; with ``wait``, return once a checkpoint covering it has finished. False when the
-        thread has failed (the caller then checkpoints by itself)."""
-        with self.changed:
-            self.asked += 1
-            self.changed.notify_all()
-            target = self.asked
-            while wait and self.covered < target and not self.failed:
-                self.changed.wait()
-            return not self.failed
-
-    def stop(self) -> None:
-        with self.changed:
-            self.stopping = True
-            self.changed.notify_all()
-        self.join()
-
-
-@contextmanager
-def background_checkpoints(every: int = 2) -> Iterator[Callable[[], None]]:
-    """For a long run of big write transactions on SQLite (an import): WAL checkpoints in a thread of their own,
-    beside the writer instead of in its way. Yields the function to call after each commit.
-
-    SQLite checkpoints in the committing connection once the WAL passes 1,000 pages: it copies every page the
-    transaction wrote back into the database file and syncs the file. For a contact import into a 1,000,000-contact
-    workspace that was two thirds of the commit time (~200 µs a row). Here the writer's automatic checkpoints are off
-    for the block; after each commit a thread checkpoints what is committed (``PASSIVE``: it never blocks the writer
-    or readers; SQLite lets the thread run while the writer works) and every ``every`` commits the writer waits for
-    a checkpoint that covers them all, so its next transaction starts the WAL from the beginning again (the WAL
-    file stays at about ``every`` transactions' pages, and a page written by several of them is copied once). At
-    the end everything is checkpointed and the connection's setting restored. PostgreSQL, or SQLite without a WAL
-    (an in-memory database): a no-op."""
-    if connection.vendor != "sqlite":
-        yield lambda: None
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA journal_mode")
-        if cursor.fetchone()[0] != "wal":
-            yield lambda: None
-            return
-        cursor.execute("PRAGMA wal_autocheckpoint")
-        automatic = cursor.fetchone()[0]
-        cursor.execute("PRAGMA wal_autocheckpoint=0")
-    thread = _Checkpointer(str(connection.settings_dict["NAME"]))
-    thread.start()
-    commits = 0
-
-    def committed() -> None:
-        nonlocal commits
-        commits += 1
-        if not thread.committed(wait=commits % every == 0):
-            with connection.cursor() as own:
-                own.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
-    try:
-        yield committed
-    finally:
-        thread.committed(wait=True)
-        thread.stop()
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA wal_autocheckpoint={int(automatic)}")
 
 
 def _unlisted(model: Any, columns: tuple[str, ...]) -> list[Any]:

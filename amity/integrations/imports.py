@@ -18,7 +18,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable, Generator, Iterable, Iterator
-from contextlib import closing, nullcontext
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from amity.contacts.models import Company, Contact, ContactEmail, ContactPhone, LifecycleStage
 from amity.core import audit, search
 from amity.core.customfields import clean_value, definitions
-from amity.core.db import background_checkpoints, insert_rows, time_ordered_uuid, update_rows
+from amity.core.db import insert_rows, time_ordered_uuid, update_rows
 from amity.core.models import AuditAction, CustomFieldDefinition, Event, SearchDocument, Tag
 from amity.core.normalize import clean_text, display_name, normalize_domain, normalize_email, normalize_phone
 from amity.core.permissions import _ownership_q, can_edit, is_admin, require, visible_to
@@ -430,9 +430,7 @@ class Engine:
             "order": self.order_batch,
         }[self.job.object_type]
         try:
-            # A dry run commits nothing, so has nothing to checkpoint.
-            with closing(self._checked_batches()) as batches, \
-                    (background_checkpoints() if self.commit else nullcontext(lambda: None)) as committed:
+            with closing(self._checked_batches()) as batches:
                 for batch in batches:
                     self.counts["total"] += len(batch)
                     with transaction.atomic():
@@ -440,7 +438,6 @@ class Engine:
                         self._finish_batch(batch)
                         if not self.commit and self.job.object_type != "contact":
                             transaction.set_rollback(True)
-                    committed()
         except readers.FileProblem as exc:
             raise ValidationError(str(exc)) from None
         except import_pipeline.ReaderFailed as exc:
