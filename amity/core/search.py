@@ -52,12 +52,26 @@ def _phone_forms(e164: str) -> tuple[str, ...]:
         return ()
     forms = _PHONE_FORMS.get(e164)
     if forms is None:
+        national = _national_number(e164)
         try:
-            forms = (e164.lstrip("+"), str(phonenumbers.parse(e164).national_number))
+            forms = (e164.lstrip("+"), national if national is not None else str(phonenumbers.parse(e164).national_number))
         except phonenumbers.NumberParseException:
             forms = (e164.lstrip("+"),)
         remember_phone_forms({e164: forms})
     return forms
+
+
+def _national_number(e164: str) -> str | None:
+    """What ``phonenumbers.parse(e164).national_number`` gives for a stored E.164 number, without parsing it
+    (~40 µs): country calling codes are prefix-free, so the first 1–3 digits that are one are the number's (as the
+    parser decides too). None for anything that is not "+" and digits."""
+    digits = e164[1:]
+    if not e164.startswith("+") or not digits.isascii() or not digits.isdigit():
+        return None
+    for length in (1, 2, 3):
+        if int(digits[:length]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE and len(digits) > length:
+            return str(int(digits[length:]))
+    return None
 
 
 def remember_phone_forms(forms: dict[str, tuple[str, ...]]) -> None:

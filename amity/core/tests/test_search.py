@@ -68,3 +68,31 @@ def test_results_respect_the_permission_layer():
 def test_script_in_query_is_just_text(admin):
     make_contact(first_name="Normal")
     assert found(admin, '"<script>*') == []
+
+
+def test_a_phone_is_found_by_its_national_digits_in_every_country(admin):
+    make_contact(first_name="Luca", last_name="Rossi", phones=["+39 06 1234 5678"])  # Italy keeps its leading 0
+    make_contact(first_name="Ada", last_name="Lovelace", phones=["+44 20 7946 0958"])
+    assert found(admin, "3906") == ["Luca Rossi"]
+    assert found(admin, "612345678") == ["Luca Rossi"]
+    assert found(admin, "2079460958") == ["Ada Lovelace"]
+
+
+def test_the_national_digits_are_what_the_phone_library_parses_for_every_region_and_kind():
+    import phonenumbers
+    from phonenumbers import PhoneNumberFormat, PhoneNumberType
+
+    from amity.core.search import _national_number
+
+    checked = 0
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        for kind in (PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNumberType.TOLL_FREE,
+                     PhoneNumberType.PREMIUM_RATE, PhoneNumberType.VOIP, PhoneNumberType.UAN):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            e164 = phonenumbers.format_number(example, PhoneNumberFormat.E164)
+            assert _national_number(e164) == str(phonenumbers.parse(e164).national_number), e164
+            checked += 1
+    assert checked > 500
+    assert _national_number("02079460958") is None  # not E.164: the caller parses it
