@@ -15,6 +15,7 @@ per-record services. One audit entry is written per import run (with counts), no
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import logging
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -429,6 +430,9 @@ class Engine:
             "deal": self.deal_batch,
             "order": self.order_batch,
         }[self.job.object_type]
+        # The run's objects come and go batch by batch; the process's long-lived ones (Django, its caches) need not
+        # be scanned by each garbage collection meanwhile (~20 µs a row of a big contact import).
+        gc.freeze()
         try:
             with closing(self._checked_batches()) as batches:
                 for batch in batches:
@@ -442,6 +446,8 @@ class Engine:
             raise ValidationError(str(exc)) from None
         except import_pipeline.ReaderFailed as exc:
             raise ValidationError(str(exc)) from None
+        finally:
+            gc.unfreeze()
         if self.commit:
             # The estimate made way for the real count.
             self.job.total = self.counts["total"]
