@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.models import Field, Lookup
 
 INSERT_CHUNK = 5000
+_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[Any, ...]]] = {}
 
 
 def time_ordered_uuid() -> uuid.UUID:
@@ -29,7 +30,6 @@ def time_ordered_uuid() -> uuid.UUID:
     random_bits = int.from_bytes(os.urandom(10), "big")
     return uuid.UUID(int=(time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | (random_bits >> 68) << 64
                      | 0b10 << 62 | (random_bits & (1 << 62) - 1))
-_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[Any, ...]]] = {}
 
 
 def refresh_planner_statistics() -> None:

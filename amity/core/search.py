@@ -52,9 +52,8 @@ def _phone_forms(e164: str) -> tuple[str, ...]:
         return ()
     forms = _PHONE_FORMS.get(e164)
     if forms is None:
-        national = _national_number(e164)
         try:
-            forms = (e164.lstrip("+"), national if national is not None else str(phonenumbers.parse(e164).national_number))
+            forms = (e164.lstrip("+"), _national_number(e164) or str(phonenumbers.parse(e164).national_number))
         except phonenumbers.NumberParseException:
             forms = (e164.lstrip("+"),)
         remember_phone_forms({e164: forms})
