@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from amity.core import audit, search
 from amity.core.customfields import clean_custom
+from amity.core.db import CONTACT_REMOVAL_LOCK, lock_for_transaction
 from amity.core.events import emit
 from amity.core.models import AuditAction, Tag
 from amity.core.normalize import clean_text, display_name, normalize_domain, normalize_email, normalize_phone
@@ -388,6 +389,7 @@ def delete_contact(*, actor: Any, contact: Contact) -> None:
     emit("contact.deleted", subject=contact, actor=actor, company_id=contact.company_id,
          payload={"name": str(contact)})
     search.remove("contact", contact.pk)
+    lock_for_transaction(CONTACT_REMOVAL_LOCK)  # behaviour events being written point at contacts unchecked
     contact.delete()
 
 

@@ -384,6 +384,22 @@ def update_rows(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]
                    f"WHERE {table}.{pk} = u.pk{guard}", values)
 
 
+# Taken (exclusive) by every removal of contacts before it deletes them, and shared by writers of rows that point at
+# contacts without a foreign key (behaviour events), so that no such row is left pointing at a removed contact.
+CONTACT_REMOVAL_LOCK = 0x616D697479_0001  # "amity", 1
+
+
+def lock_for_transaction(key: int, *, shared: bool = False) -> None:
+    """Take a named lock until the current transaction ends: shared holders run together; an exclusive holder
+    waits for them and keeps new ones waiting. PostgreSQL: an advisory lock. SQLite: nothing, as a transaction
+    that writes already holds the database's one write lock (Amity opens them ``IMMEDIATE``)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("lock_for_transaction needs a transaction (transaction.atomic)")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_advisory_xact_lock{'_shared' if shared else ''}(%s)", [key])
+
+
 def is_deadlock(exc: BaseException) -> bool:
     """Whether a database error is PostgreSQL giving up on a deadlock or a serialisation conflict (the
     transaction can simply run again)."""

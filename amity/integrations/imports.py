@@ -34,7 +34,13 @@ from django.utils.translation import gettext as _
 from amity.contacts.models import Company, Contact, ContactEmail, ContactPhone, LifecycleStage
 from amity.core import audit, search
 from amity.core.customfields import clean_value, definitions
-from amity.core.db import insert_rows, time_ordered_uuid, update_rows
+from amity.core.db import (
+    CONTACT_REMOVAL_LOCK,
+    insert_rows,
+    lock_for_transaction,
+    time_ordered_uuid,
+    update_rows,
+)
 from amity.core.models import AuditAction, CustomFieldDefinition, Event, SearchDocument, Tag
 from amity.core.normalize import clean_text, display_name, normalize_domain, normalize_email, normalize_phone
 from amity.core.permissions import _ownership_q, can_edit, is_admin, require, visible_to
@@ -1373,6 +1379,8 @@ def _undo_chunk(job: ImportJob, chunk: list[ImportChange], counts: dict[str, int
                 events.append(Event(type=f"{object_type}.deleted", subject_type=object_type, subject_id=pk,
                                     actor=actor if getattr(actor, "is_authenticated", False) else None,
                                     occurred_at=now, payload={"source": "import-undo", "import": str(job.uuid)}))
+            if object_type == "contact":  # behaviour events being written point at contacts unchecked
+                lock_for_transaction(CONTACT_REMOVAL_LOCK)
             model.objects.filter(pk__in=untouched).delete()
             counts["removed"] += len(untouched)
         updated = [c for c in chunk if c.object_type == object_type and c.action == ImportChange.UPDATED]

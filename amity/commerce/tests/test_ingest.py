@@ -375,6 +375,60 @@ def test_events_for_a_merged_contact_land_on_the_kept_one(admin_user):
     assert kept.last_activity_at == dt.datetime(2026, 5, 6, 11, 0, tzinfo=dt.UTC)  # the kept contact's facts move
 
 
+def test_a_contact_removed_while_its_batch_is_written_is_not_pointed_at(monkeypatch):
+    """Behaviour events have no foreign key to their contact: a contact removed between the batch's lookups and its
+    write fails the write, and the batch is resolved again against what is stored then."""
+    from amity.contacts.services import delete_contact
+
+    gone = testing.make_contact(emails=["gone@example.com"])
+    real, calls = services._event_lookups, []
+
+    def lookups_then_removal(fresh):
+        found = real(fresh)
+        if not calls:
+            delete_contact(actor=None, contact=Contact.objects.get(pk=gone.pk))
+        calls.append(1)
+        return found
+
+    monkeypatch.setattr(services, "_event_lookups", lookups_then_removal)
+    results = services.record_events([
+        event(1, email="", kind="page_view", product=None, contact=str(gone.uuid)),
+        event(2, email="gone@example.com", kind="page_view", product=None),
+    ], source="api")
+    assert len(calls) >= 2  # the first write failed and the batch was resolved again
+    assert results[0].status == "error" and results[0].errors[0]["field"] == "contact"
+    assert results[1].status == "created"
+    stored = BehaviourEvent.objects.get()
+    assert stored.contact_id != gone.pk and Contact.objects.filter(pk=stored.contact_id).exists()
+    assert Contact.objects.get(pk=stored.contact_id).email == "gone@example.com"  # a new contact from the email
+
+
+def test_removing_a_contact_waits_for_the_batches_being_written():
+    """On PostgreSQL a batch holds the contact-removal lock shared until it commits; a removal takes it first."""
+    from django.db import OperationalError, connection, transaction
+
+    from amity.contacts.services import delete_contact
+    from amity.core.db import CONTACT_REMOVAL_LOCK
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writing transaction at a time: a removal cannot overlap a batch there")
+    import psycopg
+
+    contact = testing.make_contact()
+    settings = connection.settings_dict
+    with psycopg.connect(host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"],
+                         password=settings["PASSWORD"], dbname=settings["NAME"]) as batch:
+        batch.execute("SELECT pg_advisory_xact_lock_shared(%s)", [CONTACT_REMOVAL_LOCK])  # a batch in flight
+        with pytest.raises(OperationalError, match="lock timeout"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '200ms'")
+            delete_contact(actor=None, contact=contact)
+        assert Contact.objects.filter(pk=contact.pk).exists()
+        batch.rollback()  # the batch ends
+    delete_contact(actor=None, contact=contact)
+    assert not Contact.objects.filter(pk=contact.pk).exists()
+
+
 def _batch(n, start):
     return [event(start + i, email=f"p{i % 3}@example.com", product={"sku": f"SKU-{i % 4}"},
                   kind="product_view" if i % 2 else "page_view", visitor_id=f"v-{i % 3}")
