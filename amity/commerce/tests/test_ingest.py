@@ -341,6 +341,16 @@ def test_identify_validation():
     assert set(exc.value.message_dict) == {"visitor_id", "email"}
 
 
+def test_event_times_are_stored_to_the_microsecond_whatever_their_offset():
+    results = services.record_events([event(1, occurred_at="2026-05-06T13:00:00.123456+02:00"),
+                                      event(2, occurred_at="2026-05-06T05:30:00-05:30")], source="api")
+    assert [r.status for r in results] == ["created", "created"]
+    stored = dict(BehaviourEvent.objects.values_list("external_id", "occurred_at"))
+    assert stored == {"e-1": dt.datetime(2026, 5, 6, 11, 0, 0, 123456, tzinfo=dt.UTC),
+                      "e-2": dt.datetime(2026, 5, 6, 11, 0, tzinfo=dt.UTC)}
+    assert all(e.received_at is not None for e in BehaviourEvent.objects.all())
+
+
 def test_unknown_contact_id_is_an_item_error():
     results = services.record_events([event(1, email="", contact="00000000-0000-4000-8000-000000000000")],
                                      source="api")
