@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from amity.accounts.models import Role, Team, User
@@ -47,3 +49,27 @@ def make_company(owner: User | None = None, **data: Any) -> Company:
 
 def make_token(user: User, scope: str = "write") -> str:
     return create_api_token(user=user, name="test", scope=scope)[1]
+
+
+@contextmanager
+def contact_removals_blocked() -> Iterator[None]:
+    """PostgreSQL only: another connection holds the contact-removal lock shared, as an ingest batch being written
+    does, until the block ends; meanwhile this connection gives up waiting for a lock after 200 ms (OperationalError
+    "lock timeout") inside ``transaction.atomic``."""
+    import psycopg
+    from django.db import connection
+
+    from amity.core.db import CONTACT_REMOVAL_LOCK
+
+    s = connection.settings_dict
+    with psycopg.connect(host=s["HOST"], port=s["PORT"] or 5432, user=s["USER"], password=s["PASSWORD"],
+                         dbname=s["NAME"]) as batch:
+        batch.execute("SELECT pg_advisory_xact_lock_shared(%s)", [CONTACT_REMOVAL_LOCK])
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '200ms'")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+            batch.rollback()

@@ -385,11 +385,13 @@ def update_contact(*, actor: Any, contact: Contact, data: dict[str, Any], partia
 @transaction.atomic
 def delete_contact(*, actor: Any, contact: Contact) -> None:
     require(actor is None or can_delete(actor), _("Your role cannot delete records."))
+    # First, before any row is locked (ingest batches hold this lock shared and then lock rows): behaviour events
+    # being written point at contacts unchecked.
+    lock_for_transaction(CONTACT_REMOVAL_LOCK)
     audit.record(AuditAction.DELETE, actor=actor, obj=contact, changes=_contact_state(contact))
     emit("contact.deleted", subject=contact, actor=actor, company_id=contact.company_id,
          payload={"name": str(contact)})
     search.remove("contact", contact.pk)
-    lock_for_transaction(CONTACT_REMOVAL_LOCK)  # behaviour events being written point at contacts unchecked
     contact.delete()
 
 

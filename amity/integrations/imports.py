@@ -1358,6 +1358,10 @@ def _undo_chunk(job: ImportJob, chunk: list[ImportChange], counts: dict[str, int
     from amity.sales.models import Deal
 
     models: dict[str, Any] = {"contact": Contact, "company": Company, "deal": Deal}
+    if any(c.object_type == "contact" and c.action == ImportChange.CREATED for c in chunk):
+        # Before any row is locked (ingest batches hold this lock shared and then lock rows): behaviour events
+        # being written point at contacts unchecked.
+        lock_for_transaction(CONTACT_REMOVAL_LOCK)
     now = timezone.now()
     events = []
     for object_type in ("contact", "company", "deal", "order"):
@@ -1379,8 +1383,6 @@ def _undo_chunk(job: ImportJob, chunk: list[ImportChange], counts: dict[str, int
                 events.append(Event(type=f"{object_type}.deleted", subject_type=object_type, subject_id=pk,
                                     actor=actor if getattr(actor, "is_authenticated", False) else None,
                                     occurred_at=now, payload={"source": "import-undo", "import": str(job.uuid)}))
-            if object_type == "contact":  # behaviour events being written point at contacts unchecked
-                lock_for_transaction(CONTACT_REMOVAL_LOCK)
             model.objects.filter(pk__in=untouched).delete()
             counts["removed"] += len(untouched)
         updated = [c for c in chunk if c.object_type == object_type and c.action == ImportChange.UPDATED]

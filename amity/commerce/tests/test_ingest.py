@@ -418,24 +418,15 @@ def test_removing_a_contact_waits_for_the_batches_being_written():
     from django.db import OperationalError, connection, transaction
 
     from amity.contacts.services import delete_contact
-    from amity.core.db import CONTACT_REMOVAL_LOCK
 
     if connection.vendor != "postgresql":
         pytest.skip("SQLite runs one writing transaction at a time: a removal cannot overlap a batch there")
-    import psycopg
-
     contact = testing.make_contact()
-    settings = connection.settings_dict
-    with psycopg.connect(host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"],
-                         password=settings["PASSWORD"], dbname=settings["NAME"]) as batch:
-        batch.execute("SELECT pg_advisory_xact_lock_shared(%s)", [CONTACT_REMOVAL_LOCK])  # a batch in flight
+    with testing.contact_removals_blocked():
         with pytest.raises(OperationalError, match="lock timeout"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL lock_timeout = '200ms'")
             delete_contact(actor=None, contact=contact)
         assert Contact.objects.filter(pk=contact.pk).exists()
-        batch.rollback()  # the batch ends
-    delete_contact(actor=None, contact=contact)
+    delete_contact(actor=None, contact=contact)  # the batch ended
     assert not Contact.objects.filter(pk=contact.pk).exists()
 
 
