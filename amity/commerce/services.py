@@ -659,14 +659,6 @@ def _sqlite_datetime(value: dt.datetime | None) -> str | None:
     return str(value)
 
 
-@lru_cache(maxsize=4096)
-def _copy_datetime(value: dt.datetime) -> str:
-    """An aware datetime as the text PostgreSQL's ``COPY`` reads back exactly; cached, as a batch's events share
-    their times. psycopg's own dumper costs ~3.5 µs a datetime there (two per event: ~7 µs of the web process's
-    ~70)."""
-    return str(value)
-
-
 def _adapt(adapt: list[Any], values: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(v if a is None else a(v) for a, v in zip(adapt, values, strict=True))
 
@@ -805,8 +797,7 @@ def _insert_rows(rows: list[tuple[Any, ...]], *, skip_replays: bool) -> None:
     without, it fails the insert (IntegrityError)."""
     if not rows:
         return
-    received = str(timezone.now()) if connection.vendor == "postgresql" else \
-        _adapt(_adapters(BehaviourEvent, ["received_at"]), (timezone.now(),))[0]  # as _prepare_events
+    received = _adapt(_adapters(BehaviourEvent, ["received_at"]), (timezone.now(),))[0]
     insert_rows(BehaviourEvent, tuple(_EVENT_COLUMNS),
                 [(src, ext, contact_id, visitor, kind, name, at, received, product_id, url, props)
                  for src, ext, contact_id, visitor, kind, name, at, product_id, url, props in rows],
@@ -817,10 +808,9 @@ def _prepare_events(fresh: list[tuple[int, dict[str, Any]]]) -> None:
     """What each event's row needs that does not depend on the database's state — its time and properties as the
     driver takes them, its week — worked out before the transaction, so the write lock is held for less."""
     adapt = _adapters(BehaviourEvent, ["occurred_at", "properties"])
-    postgresql = connection.vendor == "postgresql"  # rows go by COPY there (properties: core.db serialises them)
     for _i, e in fresh:
-        e["db_occurred_at"], e["db_properties"] = (_copy_datetime(e["occurred_at"]), e["properties"]) if postgresql \
-            else _adapt(adapt, (e["occurred_at"], e["properties"]))
+        e["db_occurred_at"], e["db_properties"] = _adapt(adapt, (e["occurred_at"], e["properties"])) \
+            if any(adapt) else (e["occurred_at"], e["properties"])
         e["week"] = _week_start(e["occurred_at"])
 
 
